@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The rnnlm command line. Parsing, validation and printing only; the work is in the library.
+import { Command } from '@commander-js/extra-typings';
+import { benchCommand } from './bench.js';
+import { runCommand } from './errors.js';
+import { infoCommand } from './info.js';
+
+const program = new Command()
+  .name('rnnlm')
+  .description('Recurrent neural language models on a native CPU/CUDA engine')
+  .option('--verbose', 'print the stack trace of an error')
+  .showHelpAfterError();
+
+program.addCommand(infoCommand());
+program.addCommand(benchCommand());
+
+await runCommand(program, process.argv);

@@ -1,0 +1,34 @@
+// Errors raised by the TypeScript layer carry the same stable `code` property as the engine's,
+// so callers handle both alike (`err.code === 'ERR_RNNLM_SHAPE'`).
+
+export type ErrorCode =
+  | 'ERR_RNNLM_SHAPE'
+  | 'ERR_RNNLM_DTYPE'
+  | 'ERR_RNNLM_DEVICE'
+  | 'ERR_RNNLM_INDEX'
+  | 'ERR_RNNLM_ARGUMENT'
+  | 'ERR_RNNLM_OOM'
+  | 'ERR_RNNLM_CUDA'
+  | 'ERR_RNNLM_INTERNAL'
+  | 'ERR_RNNLM_DISPOSED'
+  | 'ERR_RNNLM_AUTOGRAD'
+  | 'ERR_RNNLM_STATE'
+  | 'ERR_RNNLM_ADDON';
+
+export interface RnnlmError extends Error {
+  code: ErrorCode;
+}
+
+/** An Error (or TypeError, for values of the wrong JS type) with `code` set. */
+export function rnnlmError(code: ErrorCode, message: string, type: 'error' | 'type' = 'error'): RnnlmError {
+  const error = type === 'type' ? new TypeError(message) : new Error(message);
+  return Object.assign(error, { code });
+}
+
+/** True when `error` is an Error carrying one of the rnnlm codes (optionally a given one). */
+export function isRnnlmError(error: unknown, code?: ErrorCode): error is RnnlmError {
+  if (!(error instanceof Error)) return false;
+  const actual = (error as { code?: unknown }).code;
+  if (typeof actual !== 'string' || !actual.startsWith('ERR_RNNLM_')) return false;
+  return code === undefined || actual === code;
+}
