@@ -9,10 +9,7 @@
 // Threads split C into one contiguous range of rows (or columns, when C is wide) per thread;
 // each thread packs its own operands into thread-local buffers, so tasks never synchronise.
 #include <algorithm>
-#include <cstdlib>
-#include <new>
 
-#include "../core/error.h"
 #include "../core/thread_pool.h"
 #include "gemm.h"
 #include "gemm_kernel.h"
@@ -24,35 +21,14 @@ namespace {
 using kernel::kMR;
 using kernel::kNR;
 
-constexpr int64_t kKC = 384;                    // K block: A panel (kMR x kc) stays in L1
-constexpr int64_t kMC = 16 * kMR;               // rows of A per packed block (~200 KB, L2)
-constexpr int64_t kNC = 64 * kNR;               // columns of B per packed block (L2/L3)
-constexpr double kParallelMacs = 1 << 18;       // below this a second thread costs more than it gives
+constexpr int64_t kKC = 384;               // K block: A panel (kMR x kc) stays in L1
+constexpr int64_t kMC = 16 * kMR;          // rows of A per packed block (~200 KB, L2)
+constexpr int64_t kNC = 64 * kNR;          // columns of B per packed block (L2/L3)
+constexpr double kParallelMacs = 1 << 18;  // below this a second thread costs more than it gives
 
-// A grow-only, 64-byte aligned float buffer, one per thread for packing (no allocation once warm).
-class PackBuffer {
- public:
-  ~PackBuffer() { std::free(data_); }
-  float* get(size_t floats) {
-    if (floats > capacity_) {
-      std::free(data_);
-      data_ = nullptr;
-      capacity_ = 0;
-      const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      RNNLM_CHECK(data_ != nullptr, code::kOutOfMemory, "sgemm: out of memory for packing buffers");
-      capacity_ = floats;
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  size_t capacity_ = 0;
-};
-
-thread_local PackBuffer t_pack_a;
-thread_local PackBuffer t_pack_b;
+// One pair of packing buffers per thread (no allocation once warm).
+thread_local kernel::PackBuffer t_pack_a;
+thread_local kernel::PackBuffer t_pack_b;
 
 // C (m, n) *= beta, with beta == 0 writing zeros whatever C held (NaN included).
 void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {

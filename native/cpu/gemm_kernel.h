@@ -9,7 +9,15 @@
 // slower) on AVX2, SSE or scalar machines.
 #pragma once
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include "../core/error.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace rnnlm::cpu::kernel {
 
@@ -28,6 +36,21 @@ constexpr int kNR = 8;
 #endif
 constexpr int kNV = kNR / kVec;  // registers per micro-tile row
 
+// Tallest tile micro_kernel_rows runs on a plain (unpacked) A: up to 11 x 32 (22 zmm
+// accumulators) loses nothing to 8 x 32 and loads each B row once per 11 rows instead of 8;
+// below ~6 rows the tile runs out of independent accumulators and slows down, so row ranges
+// are cut into equal tiles (see row_tiles) rather than 8 + 8 + 4.
+#if defined(__AVX512F__)
+constexpr int kMaxRows = 11;
+#elif defined(__AVX__)
+constexpr int kMaxRows = 6;
+#else
+constexpr int kMaxRows = 4;
+#endif
+
+// Number of row tiles for `rows` rows; tile t covers [rows * t / n, rows * (t + 1) / n).
+inline int64_t row_tiles(int64_t rows) { return (rows + kMaxRows - 1) / kMaxRows; }
+
 #if defined(__GNUC__)
 typedef float vfloat __attribute__((vector_size(kVec * sizeof(float))));
 inline vfloat vload(const float* p) {
@@ -37,6 +60,34 @@ inline vfloat vload(const float* p) {
 }
 inline void vstore(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
 #endif
+
+// A grow-only, 64-byte aligned float buffer for packed panels. Kept per thread (thread_local)
+// so that steady-state calls neither allocate nor page-fault fresh memory (a first touch of a
+// fresh 4 MB mapping costs ~3 ms on a VM, as much as packing it).
+class PackBuffer {
+ public:
+  PackBuffer() = default;
+  PackBuffer(const PackBuffer&) = delete;
+  PackBuffer& operator=(const PackBuffer&) = delete;
+  ~PackBuffer() { std::free(data_); }
+  float* get(size_t floats) {
+    if (floats > capacity_) {
+      std::free(data_);
+      data_ = nullptr;
+      capacity_ = 0;
+      const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes));
+      RNNLM_CHECK(data_ != nullptr, code::kOutOfMemory,
+                  "gemm: out of memory for " + std::to_string(bytes) + " bytes of packing buffer");
+      capacity_ = floats;
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
 
 // Stores an accumulator tile `acc` (MR x kNR, row stride kNR) into C (mr x nr of it):
 // C = alpha * acc + beta * C; beta == 0 never reads C, so NaNs already there are ignored (BLAS).
@@ -67,6 +118,14 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t lda, const float* b
     for (int v = 0; v < kNV; ++v) acc[i][v] = vfloat{};
   const float* ap[MR];
   for (int i = 0; i < MR; ++i) ap[i] = kPackedA ? a + i : a + i * lda;
+  // C is read back only after the whole K loop: start fetching it now, so that a C far out in
+  // memory (the scan accumulates onto an input projection written long before) costs no stall.
+  if (beta != 0.0f) {
+    for (int i = 0; i < mr; ++i) {
+      __builtin_prefetch(c + i * ldc, 1);
+      __builtin_prefetch(c + i * ldc + kNR - 1, 1);
+    }
+  }
   for (int64_t k = 0; k < kc; ++k) {
     vfloat b[kNV];
     for (int v = 0; v < kNV; ++v) b[v] = vload(bp + k * kNR + v * kVec);
@@ -107,12 +166,15 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t lda, const float* b
 #endif
 }
 
-// Rows 1..kMR of an unpacked A: picks the micro-kernel instance with exactly `mr` rows, so no
-// row past the matrix is read.
+// Rows 1..kMaxRows of an unpacked A: picks the micro-kernel instance with exactly `mr` rows,
+// so no row past the matrix is read.
 inline void micro_kernel_rows(int mr, int64_t kc, const float* a, int64_t lda, const float* bp,
                               int nr, float alpha, float beta, float* c, int64_t ldc) {
   switch (mr) {
 #if defined(__AVX512F__)
+    case 11: micro_kernel<11, false>(kc, a, lda, bp, 11, nr, alpha, beta, c, ldc); break;
+    case 10: micro_kernel<10, false>(kc, a, lda, bp, 10, nr, alpha, beta, c, ldc); break;
+    case 9: micro_kernel<9, false>(kc, a, lda, bp, 9, nr, alpha, beta, c, ldc); break;
     case 8: micro_kernel<8, false>(kc, a, lda, bp, 8, nr, alpha, beta, c, ldc); break;
     case 7: micro_kernel<7, false>(kc, a, lda, bp, 7, nr, alpha, beta, c, ldc); break;
 #endif
@@ -126,6 +188,42 @@ inline void micro_kernel_rows(int mr, int64_t kc, const float* a, int64_t lda, c
     default: micro_kernel<1, false>(kc, a, lda, bp, 1, nr, alpha, beta, c, ldc); break;
   }
 }
+
+#if defined(__AVX512F__)
+// GCC 12 flags the _mm512_undefined_ps inside its own shuffle intrinsics as maybe-uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// In-register transpose of a 16 x 16 block: r[i] holds row i on entry, column i on return.
+inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int i = 0; i < 2; ++i)
+    for (int m = 0; m < 4; ++m) {
+      t[8 * i + m] = _mm512_shuffle_f32x4(r[8 * i + m], r[8 * i + 4 + m], 0x88);
+      t[8 * i + 4 + m] = _mm512_shuffle_f32x4(r[8 * i + m], r[8 * i + 4 + m], 0xdd);
+    }
+  for (int m = 0; m < 8; ++m) {
+    r[m] = _mm512_shuffle_f32x4(t[m], t[8 + m], 0x88);
+    r[m + 8] = _mm512_shuffle_f32x4(t[m], t[8 + m], 0xdd);
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
 
 // Packs op(B)(k0 .. k0+kc, j0 .. j0+nr) (nr <= kNR) into one panel: dst[k * kNR + j], zero padded.
 // op(B) (K, N) is B[k * ldb + j] when !trans, B[j * ldb + k] when trans.
@@ -141,9 +239,25 @@ inline void pack_b_panel(bool trans, const float* b, int64_t ldb, int64_t k0, in
     }
     return;
   }
-  // Transposed source: walk each source row (contiguous in k) in blocks so that both the reads
-  // and the kNR-strided writes stay in L1.
-  for (int64_t kb = 0; kb < kc; kb += 64) {
+  // Transposed source: row j of the panel's columns is contiguous in k.
+  int64_t k_done = 0;
+#if defined(__AVX512F__)
+  if (nr == kNR) {
+    // 16 x 16 blocks through registers: 16 contiguous loads, 16 contiguous stores.
+    for (; k_done + 16 <= kc; k_done += 16) {
+      for (int half = 0; half < kNR / 16; ++half) {
+        __m512 r[16];
+        for (int jj = 0; jj < 16; ++jj)
+          r[jj] = _mm512_loadu_ps(b + (j0 + half * 16 + jj) * ldb + k0 + k_done);
+        transpose16x16(r);
+        for (int kk = 0; kk < 16; ++kk) _mm512_storeu_ps(dst + (k_done + kk) * kNR + half * 16, r[kk]);
+      }
+    }
+  }
+#endif
+  // The rest (or everything without AVX-512) in blocks of k that keep reads and the
+  // kNR-strided writes in L1.
+  for (int64_t kb = k_done; kb < kc; kb += 64) {
     const int64_t ke = kb + 64 < kc ? kb + 64 : kc;
     for (int j = 0; j < kNR; ++j) {
       if (j < nr) {

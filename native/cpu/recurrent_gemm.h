@@ -11,14 +11,15 @@
 // columns of the same units: so GEMM and cell run back to back on one thread with no barrier.
 #pragma once
 #include <cstdint>
-#include <memory>
 
 namespace rnnlm::cpu {
 
 class RecurrentGemm {
  public:
   // w_hh (G*H, H) row-major. Packs for the forward (W_hh^T panels per block and gate) or for
-  // the backward (W_hh panels per block). Allocates; call before the time loop.
+  // the backward (W_hh panels per block), into a buffer kept per thread and per direction (so a
+  // training loop neither allocates nor page-faults here once warm). The packed panels stay
+  // valid until the next pack of the same direction on the same thread. Call before the loop.
   void pack_forward(const float* w_hh, int gates, int64_t hidden);
   void pack_backward(const float* w_hh, int gates, int64_t hidden);
 
@@ -40,12 +41,7 @@ class RecurrentGemm {
                 int64_t ld_dh, float beta) const;
 
  private:
-  struct Free {
-    void operator()(float* p) const;
-  };
-  void allocate(int64_t floats);
-
-  std::unique_ptr<float, Free> packed_;
+  const float* packed_ = nullptr;
   int gates_ = 0;
   int64_t hidden_ = 0;
   int64_t blocks_ = 0;

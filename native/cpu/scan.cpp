@@ -37,9 +37,6 @@
 #include "cpu_backend.h"
 #include "gemm.h"
 #include "recurrent_gemm.h"
-#include <chrono>
-#include <cstdio>
-static double PNOW(){return std::chrono::duration<double,std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();}
 
 namespace rnnlm::cpu {
 
@@ -49,13 +46,13 @@ namespace {
 // microseconds, more than it saves on a small step.
 constexpr int64_t kParallelStepMacs = int64_t{1} << 18;
 
+// The packed layout seen in walk order: walk step s is time step t = s (forward) or T-1-s.
 struct Walk {
   int64_t T = 0, B = 0, N = 0;
-  bool reverse = false;
   std::vector<int64_t> bs;   // batch size at walk step s (bs[T] = 0 sentinel)
   std::vector<int64_t> off;  // first packed row of walk step s
 
-  Walk(const std::vector<int32_t>& batch_sizes, bool rev) : reverse(rev) {
+  Walk(const std::vector<int32_t>& batch_sizes, bool rev) {
     T = static_cast<int64_t>(batch_sizes.size());
     std::vector<int64_t> time_off(T);
     for (int64_t t = 0; t < T; ++t) {
@@ -74,13 +71,15 @@ struct Walk {
   int64_t prev_bs(int64_t s) const { return s == 0 ? 0 : bs[s - 1]; }
 };
 
-// How many threads share a step, and which hidden-unit blocks slice c of n owns.
+// How many threads share a step: one per pool thread, unless the step is too small.
 int64_t step_slices(int64_t rows, int64_t gates, int64_t hidden, const RecurrentGemm& g) {
   const int64_t macs = rows * gates * hidden * hidden;
   if (macs < kParallelStepMacs) return 1;
   return std::max<int64_t>(1, std::min<int64_t>(num_threads(), g.blocks()));
 }
 
+// Runs body(p0, p1) on `slices` contiguous ranges of hidden-unit blocks, one per thread; the
+// return is the step's only synchronisation.
 void run_slices(int64_t slices, const RecurrentGemm& g,
                 const std::function<void(int64_t p0, int64_t p1)>& body) {
   const int64_t blocks = g.blocks();
@@ -141,11 +140,9 @@ LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& 
   float* ws = out.workspace.f32();
   float* y = out.y.f32();
 
-  double P0=PNOW();
   // 1. input projection into the gate slots: ws[:, 0:GH] = x (N, In) W_ih^T (In, GH)
   sgemm(false, true, N, GH, In, 1.0f, x.f32(), In, weights.w_ih.f32(), In, 0.0f, ws, W);
 
-  double P1=PNOW();
   std::vector<float> bias, bias_hn;
   fold_biases(kind, GH, H, weights, bias, bias_hn);
 
@@ -179,7 +176,6 @@ LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& 
   std::vector<float> scratch;
   if (!spec.fused) scratch.assign(static_cast<size_t>(cells::unfused_planes(kind) * B * H), 0.0f);
 
-  double P2=PNOW();
   // 2. the time loop
   for (int64_t s = 0; s < T; ++s) {
     const int64_t rows = walk.bs[s];
@@ -209,7 +205,6 @@ LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& 
     });
   }
 
-  double P3=PNOW(); fprintf(stderr,"fwd: proj %.1f pack %.1f loop %.1f\n",P1-P0,P2-P1,P3-P2);
   // 3. final states: row b ends at the walk step after which it is no longer active
   float* hn = out.h_n.f32();
   float* cn = lstm ? out.c_n.f32() : nullptr;
@@ -259,7 +254,6 @@ LayerGradients CpuBackend::rnn_layer_backward(const LayerSpec& spec, const Tenso
   float* dc = lstm ? grads.dc0.f32() : nullptr;
   std::vector<double> db_x(GH, 0.0), db_h(gru ? GH : 0, 0.0);
 
-  double Q0=PNOW();
   RecurrentGemm rgemm;
   rgemm.pack_backward(weights.w_hh.f32(), gates, H);
   // GRU's cell leaves the direct term dh * z in dh for the GEMM to add to; LSTM / RNN have none.
@@ -272,7 +266,6 @@ LayerGradients CpuBackend::rnn_layer_backward(const LayerSpec& spec, const Tenso
   const float* pdhn = dh_n.defined() ? dh_n.f32() : nullptr;
   const float* pdcn = dc_n.defined() ? dc_n.f32() : nullptr;
 
-  double Q1=PNOW();
   for (int64_t s = T - 1; s >= 0; --s) {
     const int64_t rows = walk.bs[s];
     // rows [carried, rows) are at their final step: their dh (dc) is dh_n (dc_n)
@@ -324,18 +317,14 @@ LayerGradients CpuBackend::rnn_layer_backward(const LayerSpec& spec, const Tenso
     });
   }
 
-  double Q2=PNOW();
   // Weight gradients and dx as large GEMMs over all N rows.
   //   dx (N, In) = dG_x (N, GH) W_ih (GH, In)
   sgemm(false, false, N, In, GH, 1.0f, dgx, GH, weights.w_ih.f32(), In, 0.0f, grads.dx.f32(), In);
   //   dW_ih (GH, In) = dG_x^T (GH, N) x (N, In)
-  double Q3=PNOW();
   sgemm(true, false, GH, In, N, 1.0f, dgx, GH, x.f32(), In, 0.0f, grads.dw_ih.f32(), In);
-  double Q4=PNOW();
   //   dW_hh (GH, H) = dG_h^T (GH, N) H_prev (N, H), H_prev read in place from the workspace
   sgemm(true, false, GH, H, N, 1.0f, dgh, GH, ws + cells::ws_h_prev(kind, H), W, 0.0f,
         grads.dw_hh.f32(), H);
-  double Q5=PNOW(); fprintf(stderr,"bwd: alloc+pack %.1f loop %.1f dx %.1f dwih %.1f dwhh %.1f\n",Q1-Q0,Q2-Q1,Q3-Q2,Q4-Q3,Q5-Q4);
   if (has_bias) {
     float* dbi = grads.db_ih.f32();
     float* dbh = grads.db_hh.f32();

@@ -296,6 +296,10 @@ void test_small_layers() {
     Problem r = make_problem(cell, {2}, 3, 4);
     r.has_h0 = r.has_c0 = r.has_dhn = r.has_dcn = true;
     check_full(r, false);
+    // No input features at all: the state alone drives the recurrence.
+    Problem e = make_problem(cell, {3, 2, 2}, 0, 3);
+    e.has_h0 = e.has_c0 = true;
+    check_full(e, true);
   }
 }
 
