@@ -13,7 +13,15 @@ export type ErrorCode =
   | 'ERR_RNNLM_DISPOSED'
   | 'ERR_RNNLM_AUTOGRAD'
   | 'ERR_RNNLM_STATE'
-  | 'ERR_RNNLM_ADDON';
+  | 'ERR_RNNLM_ADDON'
+  /** Training data: missing, empty, binary, not UTF-8, a folder without text. */
+  | 'ERR_RNNLM_DATA'
+  /** A checkpoint that is missing, corrupt, foreign, or does not match the model or data. */
+  | 'ERR_RNNLM_CHECKPOINT'
+  /** The loss or a gradient became NaN or infinite. */
+  | 'ERR_RNNLM_NAN'
+  /** A file system failure while reading or writing (the OS error is in the message). */
+  | 'ERR_RNNLM_IO';
 
 export interface RnnlmError extends Error {
   code: ErrorCode;
