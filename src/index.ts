@@ -64,3 +64,28 @@ export * from './optim/index.js';
 export { info, isDeviceAvailable, setGemmProvider, type RuntimeInfo } from './runtime.js';
 export { isRnnlmError, type ErrorCode, type RnnlmError } from './errors.js';
 export type { CellKind } from './native.js';
+export {
+  LanguageModel,
+  detachState,
+  disposeState,
+  CELL_TYPES,
+  type CellType,
+  type LanguageModelConfig,
+  type LanguageModelOptions,
+  type LanguageModelState,
+  type LanguageModelOutput,
+} from './models/language_model.js';
+export * from './data/index.js';
+export * from './checkpoint/index.js';
+export { LanguageModelTrainer, type TrainReporter, type TrainStartInfo, type StepRecord, type ValidationRecord, type TrainSummary, type TrainStatus, type RunOptions } from './train/lm_trainer.js';
+export { LM_DEFAULTS, type LmTrainOptions, type OptimizerKind } from './train/lm_options.js';
+export { learningRate, type ScheduleKind, type ScheduleOptions } from './train/schedule.js';
+export { createProgress, type ProgressReporter, type ProgressOptions } from './train/progress.js';
+export { MetricsWriter, readMetrics, type MetricRecord } from './train/metrics.js';
+export { plotRun, type PlotOptions } from './plot/curves.js';
+export { renderChart, type Panel, type Series } from './plot/svg_chart.js';
+export { generate, type GenerateOptions } from './sample/generate.js';
+export { pickToken, SampleRandom, type PickOptions } from './sample/pick.js';
+export { evaluateText, type LmEvalResult } from './eval/lm_eval.js';
+export { scoreChunks, type Score } from './eval/evaluate.js';
+export { resolveDevice, type DeviceRequest, type DeviceChoice } from './runtime.js';

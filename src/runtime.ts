@@ -1,4 +1,5 @@
 // What the engine reports about itself, and the few process-wide switches.
+import { rnnlmError } from './errors.js';
 import { addonPath, native, type Device, type NativeInfo } from './native.js';
 
 export interface RuntimeInfo extends NativeInfo {
@@ -23,4 +24,28 @@ export function isDeviceAvailable(device: Device): boolean {
 /** Selects the CPU GEMM: the linked BLAS or the built-in kernel (to compare the two). */
 export function setGemmProvider(provider: 'blas' | 'builtin'): void {
   native().setGemmProvider(provider);
+}
+
+export type DeviceRequest = 'auto' | Device;
+
+export interface DeviceChoice {
+  device: Device;
+  /** Why 'auto' did not pick CUDA (null when it did, or when a device was named). */
+  fallbackReason: string | null;
+}
+
+/**
+ * The device for a requested 'auto' | 'cpu' | 'cuda' (RNNLM_DEVICE when the request is 'auto'):
+ * 'auto' takes CUDA when it is compiled in and a GPU is usable, else the CPU with the reason;
+ * 'cuda' without a usable GPU is an error.
+ */
+export function resolveDevice(request: DeviceRequest = 'auto'): DeviceChoice {
+  const env = process.env.RNNLM_DEVICE;
+  const wanted = request === 'auto' && (env === 'cpu' || env === 'cuda' || env === 'auto') ? env : request;
+  if (wanted === 'cpu') return { device: 'cpu', fallbackReason: null };
+  const n = native().info();
+  const reason = !n.cudaCompiled ? 'this build of rnnlm has no CUDA backend' : native().deviceDescribe('cuda') === null ? 'no usable CUDA device was found' : null;
+  if (reason === null) return { device: 'cuda', fallbackReason: null };
+  if (wanted === 'cuda') throw rnnlmError('ERR_RNNLM_DEVICE', `device 'cuda' was requested, but ${reason}`);
+  return { device: 'cpu', fallbackReason: reason };
 }

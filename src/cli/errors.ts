@@ -36,3 +36,33 @@ export function oneOf<T extends string>(flag: string, choices: readonly T[]): (v
     return value as T;
   };
 }
+
+export function nonNegativeInteger(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got '${value}'`);
+    return n;
+  };
+}
+
+/** A finite number in [min, max] (max inclusive unless `openMax`). */
+export function numberIn(flag: string, min: number, max = Infinity, openMax = false): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    const tooHigh = openMax ? n >= max : n > max;
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || tooHigh) {
+      const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}${openMax ? ')' : ']'}`;
+      throw new UsageError(`${flag} must be a number ${range}, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+/** A number > 0. */
+export function positiveNumber(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got '${value}'`);
+    return n;
+  };
+}

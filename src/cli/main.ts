@@ -3,7 +3,11 @@
 import { Command } from '@commander-js/extra-typings';
 import { benchCommand } from './bench.js';
 import { runCommand } from './errors.js';
+import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
+import { plotCommand } from './plot.js';
+import { sampleCommand } from './sample.js';
+import { trainCommand } from './train.js';
 
 const program = new Command()
   .name('rnnlm')
@@ -11,7 +15,11 @@ const program = new Command()
   .option('--verbose', 'print the stack trace of an error')
   .showHelpAfterError();
 
-program.addCommand(infoCommand());
+program.addCommand(trainCommand());
+program.addCommand(sampleCommand());
+program.addCommand(evalCommand());
+program.addCommand(plotCommand());
 program.addCommand(benchCommand());
+program.addCommand(infoCommand());
 
 await runCommand(program, process.argv);

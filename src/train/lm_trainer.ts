@@ -1,0 +1,390 @@
+// Training a LanguageModel with truncated BPTT over B parallel streams of one text (char-rnn and
+// PyTorch's word_language_model): the state is carried from chunk to chunk, detached, and reset
+// at each epoch. Everything a step depends on (weights, optimizer moments, generator offset,
+// carried state, data position) is saved in RUN/last, so a resumed run continues bit for bit.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { backward } from '../autograd.js';
+import { TokenStream, tokenizerFromJSON, type Tokenizer } from '../data/index.js';
+import { rnnlmError } from '../errors.js';
+import { scoreChunks, type Chunk } from '../eval/evaluate.js';
+import { crossEntropy } from '../functional.js';
+import { detachState, disposeState, LanguageModel, type LanguageModelState } from '../models/language_model.js';
+import { Adam, RMSprop, SGD, clipGradNorm, type Optimizer } from '../optim/index.js';
+import { Generator } from '../random.js';
+import { resolveDevice } from '../runtime.js';
+import { generate } from '../sample/generate.js';
+import { fromInt32Array, tidy, type Device } from '../tensor.js';
+import { languageModelConfig, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
+import { checkLmOptions, DEFAULT_STEPS, LM_DEFAULTS, RESUMABLE_KEYS, type LmTrainOptions } from './lm_options.js';
+import { loadLmData, type LmData } from './lm_data.js';
+import { MetricsWriter } from './metrics.js';
+import { learningRate, type ScheduleOptions } from './schedule.js';
+import { restoreTrainerState, savedOptions, snapshotTrainerState, type LmTrainerState } from './lm_state.js';
+
+/** What the trainer tells its caller; the CLI turns it into a progress bar or JSON lines. */
+export interface TrainReporter {
+  start(info: TrainStartInfo): void;
+  step(record: StepRecord): void;
+  validation(record: ValidationRecord): void;
+  sample(step: number, text: string): void;
+  message(line: string): void;
+  stop(): void;
+}
+
+export interface TrainStartInfo {
+  runDir: string;
+  startStep: number;
+  totalSteps: number;
+  chunksPerEpoch: number;
+  parameters: number;
+  vocabSize: number;
+  trainTokens: number;
+  validTokens: number;
+  device: Device;
+  /** Why 'auto' fell back to the CPU, if it did. */
+  deviceNote: string | null;
+  source: string;
+  resumed: boolean;
+}
+
+export interface StepRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  tokensPerSec: number;
+  gradNorm: number | null;
+}
+
+export interface ValidationRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  ppl: number;
+  /** Bits per character (character level only). */
+  bpc: number | null;
+  best: boolean;
+}
+
+export type TrainStatus = 'finished' | 'early-stopped' | 'interrupted';
+
+export interface TrainSummary {
+  status: TrainStatus;
+  step: number;
+  bestValidLoss: number | null;
+  bestStep: number | null;
+  lastCheckpoint: string;
+  bestCheckpoint: string | null;
+}
+
+export interface RunOptions {
+  reporter?: TrainReporter;
+  /** Aborting (Ctrl-C) saves RUN/last after the current step and returns 'interrupted'. */
+  signal?: AbortSignal;
+}
+
+const silentReporter: TrainReporter = { start() {}, step() {}, validation() {}, sample() {}, message() {}, stop() {} };
+
+function makeOptimizer(options: LmTrainOptions, params: LanguageModel): Optimizer {
+  const list = params.parameters();
+  switch (options.optimizer) {
+    case 'adam':
+      return new Adam(list, { lr: options.lr, weightDecay: options.weightDecay });
+    case 'sgd':
+      return new SGD(list, { lr: options.lr, momentum: options.momentum, weightDecay: options.weightDecay });
+    case 'rmsprop':
+      return new RMSprop(list, { lr: options.lr, momentum: options.momentum, weightDecay: options.weightDecay });
+  }
+}
+
+export class LanguageModelTrainer {
+  readonly runDir: string;
+  readonly options: Readonly<LmTrainOptions>;
+  readonly model: LanguageModel;
+  readonly tokenizer: Tokenizer;
+  readonly device: Device;
+  readonly totalSteps: number;
+  readonly #data: LmData;
+  readonly #optimizer: Optimizer;
+  readonly #generator: Generator;
+  readonly #stream: TokenStream;
+  readonly #deviceNote: string | null;
+  readonly #resumed: boolean;
+  #state: LmTrainerState;
+  #carried: LanguageModelState | null;
+
+  private constructor(
+    runDir: string,
+    options: LmTrainOptions,
+    data: LmData,
+    resumed: boolean,
+  ) {
+    this.runDir = runDir;
+    this.options = Object.freeze({ ...options });
+    this.#data = data;
+    this.tokenizer = data.tokenizer;
+    const choice = resolveDevice(options.device);
+    this.device = choice.device;
+    this.#deviceNote = choice.fallbackReason;
+    this.#resumed = resumed;
+    this.#generator = new Generator(options.seed);
+    this.model = new LanguageModel(
+      {
+        vocabSize: data.tokenizer.vocabSize,
+        embedding: options.embedding,
+        hidden: options.hidden,
+        layers: options.layers,
+        cell: options.cell,
+        dropout: options.dropout,
+      },
+      { generator: this.#generator },
+    );
+    if (this.device !== 'cpu') this.model.to(this.device);
+    this.#optimizer = makeOptimizer(options, this.model);
+    this.#stream = new TokenStream(data.train, options.batch);
+    const perEpoch = this.#stream.chunksPerEpoch(options.seq);
+    this.totalSteps = options.steps ?? (options.epochs !== null ? options.epochs * perEpoch : DEFAULT_STEPS);
+    this.#carried = null;
+    this.#state = {
+      step: 0,
+      epoch: 0,
+      chunk: 0,
+      best: null,
+      staleValidations: 0,
+      elapsed: 0,
+      fingerprint: data.fingerprint,
+    };
+  }
+
+  /** A new run in `runDir` (created; it must not already hold a run). */
+  static create(options: Partial<LmTrainOptions>, runDir: string): LanguageModelTrainer {
+    const full: LmTrainOptions = { ...LM_DEFAULTS, ...options };
+    if (full.data !== null) full.data = resolve(full.data);
+    if (full.valid !== null) full.valid = resolve(full.valid);
+    checkLmOptions(full);
+    const dir = resolve(runDir);
+    if (existsSync(join(dir, 'last')) || existsSync(join(dir, 'metrics.jsonl'))) {
+      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
+    }
+    const data = loadLmData(full);
+    return new LanguageModelTrainer(dir, full, data, false);
+  }
+
+  /**
+   * Continues the run in `runDir` from its last checkpoint. `overrides` may change only the
+   * length of the run and how it reports (RESUMABLE_KEYS).
+   */
+  static resume(runDir: string, overrides: Partial<LmTrainOptions> = {}): LanguageModelTrainer {
+    const dir = resolve(runDir);
+    const checkpoint = readCheckpoint(join(dir, 'last'), { kind: 'language_model', requireTrainer: true });
+    const saved = savedOptions(checkpoint.trainer!.state, join(dir, 'last'));
+    for (const key of Object.keys(overrides) as (keyof LmTrainOptions)[]) {
+      if (overrides[key] === undefined) continue;
+      if (!(RESUMABLE_KEYS as readonly string[]).includes(key) && overrides[key] !== saved[key]) {
+        throw rnnlmError('ERR_RNNLM_ARGUMENT', `--resume continues the saved run; '${key}' cannot change (only ${RESUMABLE_KEYS.join(', ')} can)`);
+      }
+    }
+    const options: LmTrainOptions = { ...saved, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+    checkLmOptions(options);
+    const tokenizer = tokenizerFromJSON(checkpoint.vocab, join(dir, 'last', 'vocab.json'));
+    const data = loadLmData(options, tokenizer);
+    const trainer = new LanguageModelTrainer(dir, options, data, true);
+    try {
+      const restored = restoreTrainerState(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, join(dir, 'last'));
+      if (restored.state.fingerprint !== data.fingerprint) {
+        disposeState(restored.carried);
+        throw rnnlmError('ERR_RNNLM_DATA', `the data differ from those the run in ${dir} was trained on (fingerprint ${data.fingerprint}, saved ${restored.state.fingerprint}); resume needs the same files`);
+      }
+      trainer.#state = restored.state;
+      trainer.#carried = restored.carried;
+    } catch (error) {
+      trainer.dispose();
+      throw error;
+    }
+    return trainer;
+  }
+
+  get step(): number {
+    return this.#state.step;
+  }
+
+  get schedule(): ScheduleOptions {
+    const o = this.options;
+    return { kind: o.schedule, lr: o.lr, warmup: o.warmup, stepSize: o.stepSize, gamma: o.gamma, minLr: o.minLr, totalSteps: this.totalSteps };
+  }
+
+  /** Trains until totalSteps, early stopping, or an abort; saves RUN/last at the end. */
+  async run(runOptions: RunOptions = {}): Promise<TrainSummary> {
+    const reporter = runOptions.reporter ?? silentReporter;
+    const o = this.options;
+    mkdirSync(this.runDir, { recursive: true });
+    const metrics = new MetricsWriter(this.runDir);
+    const perEpoch = this.#stream.chunksPerEpoch(o.seq);
+    reporter.start({
+      runDir: this.runDir,
+      startStep: this.#state.step,
+      totalSteps: this.totalSteps,
+      chunksPerEpoch: perEpoch,
+      parameters: this.model.parameterCount(),
+      vocabSize: this.tokenizer.vocabSize,
+      trainTokens: this.#data.train.length,
+      validTokens: this.#data.valid.length,
+      device: this.device,
+      deviceNote: this.#deviceNote,
+      source: this.#data.source,
+      resumed: this.#resumed,
+    });
+    let status: TrainStatus = 'finished';
+    const params = this.model.parameters();
+    const sessionStart = performance.now();
+    const elapsedBefore = this.#state.elapsed;
+    const elapsed = (): number => elapsedBefore + (performance.now() - sessionStart) / 1000;
+    try {
+      this.model.train();
+      while (this.#state.step < this.totalSteps) {
+        if (runOptions.signal?.aborted === true) {
+          status = 'interrupted';
+          break;
+        }
+        const s = this.#state;
+        if (s.chunk >= perEpoch) {
+          // A new epoch starts from the beginning of every stream with a zero state.
+          s.epoch += 1;
+          s.chunk = 0;
+          disposeState(this.#carried);
+          this.#carried = null;
+        }
+        const chunk = this.#stream.chunk(s.chunk * o.seq, o.seq);
+        const lr = learningRate(this.schedule, s.step);
+        this.#optimizer.lr = lr;
+        const started = performance.now();
+        const { loss, gradNorm } = this.#trainStep(chunk, params);
+        s.step += 1;
+        s.chunk += 1;
+        const tokensPerSec = (chunk.steps * o.batch * 1000) / Math.max(1e-6, performance.now() - started);
+        const record: StepRecord = { step: s.step, epoch: s.epoch, loss, lr, tokensPerSec, gradNorm };
+        metrics.write({ split: 'train', step: s.step, epoch: s.epoch, loss, lr, tokens_per_s: Math.round(tokensPerSec), time: Number(elapsed().toFixed(3)) });
+        reporter.step(record);
+
+        const last = s.step === this.totalSteps;
+        if (s.step % o.validEvery === 0 || last) {
+          s.elapsed = elapsed();
+          const stop = this.#validate(metrics, reporter);
+          this.#save('last');
+          if (stop) {
+            status = 'early-stopped';
+            reporter.message(`early stop at step ${s.step}: no better validation loss in ${o.patience} validations`);
+            break;
+          }
+        }
+        if (o.sampleEvery > 0 && s.step % o.sampleEvery === 0) {
+          reporter.sample(s.step, generate(this.model, this.tokenizer, { length: o.sampleLength, seed: o.seed + s.step }));
+        }
+        // Lets a Ctrl-C handler run between steps; the step itself is synchronous native work.
+        await yieldToEventLoop();
+      }
+      this.#state.elapsed = elapsed();
+      if (status === 'interrupted' || !existsSync(join(this.runDir, 'last'))) this.#save('last');
+    } finally {
+      metrics.close();
+      reporter.stop();
+    }
+    const best = this.#state.best;
+    return {
+      status,
+      step: this.#state.step,
+      bestValidLoss: best?.loss ?? null,
+      bestStep: best?.step ?? null,
+      lastCheckpoint: join(this.runDir, 'last'),
+      bestCheckpoint: best === null ? null : join(this.runDir, 'best'),
+    };
+  }
+
+  // One step: forward, loss, backward, clip, update. The carried state enters detached (the
+  // truncation of BPTT) and the new one leaves detached. Nothing is updated when the loss or
+  // the gradient norm is not finite, so RUN/last stays the last good state.
+  #trainStep(chunk: Chunk, params: ReturnType<LanguageModel['parameters']>): { loss: number; gradNorm: number | null } {
+    const o = this.options;
+    const previous = this.#carried;
+    const result = tidy(() => {
+      this.#optimizer.zeroGrad();
+      const inputs = fromInt32Array(chunk.inputs, [chunk.steps, o.batch], { device: this.device });
+      const targets = fromInt32Array(chunk.targets, [chunk.steps * o.batch], { device: this.device });
+      const out = this.model.forward(inputs, previous);
+      const lossTensor = crossEntropy(out.logits, targets);
+      const loss = lossTensor.item();
+      if (!Number.isFinite(loss)) return { loss, gradNorm: null, next: null };
+      backward(lossTensor);
+      const gradNorm = o.clip > 0 ? clipGradNorm(params, o.clip) : null;
+      if (gradNorm !== null && !Number.isFinite(gradNorm)) return { loss, gradNorm, next: null };
+      this.#optimizer.step();
+      return { loss, gradNorm, next: detachState(out.state) };
+    });
+    if (result.next === null) {
+      this.#optimizer.zeroGrad();
+      const what = Number.isFinite(result.loss) ? `the gradient norm is ${result.gradNorm}` : `the loss is ${result.loss}`;
+      throw this.#diverged(`${what} at step ${this.#state.step + 1}; nothing was updated`);
+    }
+    disposeState(previous);
+    this.#carried = result.next;
+    return { loss: result.loss, gradNorm: result.gradNorm };
+  }
+
+  #diverged(what: string): Error {
+    const last = join(this.runDir, 'last');
+    const kept = existsSync(last) ? ` ${last} holds the last good state.` : '';
+    return rnnlmError('ERR_RNNLM_NAN', `training diverged: ${what}.${kept} Try a lower --lr or a --clip.`);
+  }
+
+  /** Scores the validation text; saves RUN/best on improvement. Returns true to stop early. */
+  #validate(metrics: MetricsWriter, reporter: TrainReporter): boolean {
+    const o = this.options;
+    const s = this.#state;
+    const score = this.validationScore();
+    if (!Number.isFinite(score.nll)) throw this.#diverged(`the validation loss is ${score.nll} at step ${s.step}`);
+    const improved = s.best === null || score.nll < s.best.loss;
+    if (improved) {
+      s.best = { loss: score.nll, step: s.step };
+      s.staleValidations = 0;
+      this.#save('best');
+    } else {
+      s.staleValidations += 1;
+    }
+    const bpc = this.tokenizer.level === 'char' ? score.nll / Math.LN2 : null;
+    metrics.write({ split: 'valid', step: s.step, epoch: s.epoch, loss: score.nll, ppl: score.ppl, ...(bpc === null ? {} : { bpc }) });
+    reporter.validation({ step: s.step, epoch: s.epoch, loss: score.nll, ppl: score.ppl, bpc, best: improved });
+    return o.patience > 0 && s.staleValidations >= o.patience;
+  }
+
+  /** The validation text scored as validBatch parallel streams (the training-time measure). */
+  validationScore(): { tokens: number; nll: number; ppl: number } {
+    const o = this.options;
+    const batch = Math.max(1, Math.min(o.validBatch, Math.floor(this.#data.valid.length / 2)));
+    const stream = new TokenStream(this.#data.valid, batch);
+    const count = stream.chunksPerEpoch(o.seq);
+    const chunks = function* (): IterableIterator<Chunk> {
+      for (let i = 0; i < count; i++) yield stream.chunk(i * o.seq, o.seq);
+    };
+    return scoreChunks(this.model, chunks(), batch);
+  }
+
+  #save(which: 'last' | 'best'): void {
+    const config = languageModelConfig(this.model.config, this.tokenizer.level);
+    const dir = join(this.runDir, which);
+    if (which === 'best') {
+      saveCheckpoint(dir, { config, vocab: this.tokenizer.toJSON(), weights: this.model });
+      return;
+    }
+    const trainer = snapshotTrainerState(this.options, this.#state, this.#optimizer, this.#generator, this.#carried);
+    saveCheckpoint(dir, { config, vocab: this.tokenizer.toJSON(), weights: this.model, trainer });
+  }
+
+  dispose(): void {
+    disposeState(this.#carried);
+    this.#carried = null;
+    this.#optimizer.dispose();
+    this.model.dispose();
+  }
+}
