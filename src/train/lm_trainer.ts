@@ -161,6 +161,9 @@ export class LanguageModelTrainer {
   /** A new run in `runDir` (created; it must not already hold a run). */
   static create(options: Partial<LmTrainOptions>, runDir: string): LanguageModelTrainer {
     const full: LmTrainOptions = { ...LM_DEFAULTS, ...options };
+    for (const key of ['data', 'valid'] as const) {
+      if (full[key] === '') throw rnnlmError('ERR_RNNLM_ARGUMENT', `${key} is an empty path; leave it out (null) to use the default`);
+    }
     if (full.data !== null) full.data = resolve(full.data);
     if (full.valid !== null) full.valid = resolve(full.valid);
     checkLmOptions(full);
