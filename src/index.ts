@@ -89,3 +89,7 @@ export { pickToken, SampleRandom, type PickOptions } from './sample/pick.js';
 export { evaluateText, type LmEvalResult } from './eval/lm_eval.js';
 export { scoreChunks, type Score } from './eval/evaluate.js';
 export { resolveDevice, type DeviceRequest, type DeviceChoice } from './runtime.js';
+export * from './classify/index.js';
+export { SequenceClassifier, type SequenceClassifierConfig, type SequenceClassifierOptions } from './models/sequence_classifier.js';
+export { saveClassifier, loadClassifier, type LoadedClassifier } from './checkpoint/classifier_checkpoint.js';
+export { renderConfusionHeatmap } from './plot/heatmap.js';

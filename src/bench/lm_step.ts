@@ -6,7 +6,8 @@ import { backward } from '../autograd.js';
 import { crossEntropy, reshape } from '../functional.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
-import { GRU, LSTM, RNN, type RNNBase } from '../nn/rnn.js';
+import { createRnn } from '../nn/create_rnn.js';
+import type { RNNBase } from '../nn/rnn.js';
 import { Adam } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Generator } from '../random.js';
@@ -67,16 +68,13 @@ function median(values: readonly number[]): number {
 }
 
 function makeRnn(config: BenchConfig, generator: Generator): RNNBase {
-  const options = {
+  return createRnn(config.cell, {
     inputSize: config.embedding,
     hiddenSize: config.hidden,
     numLayers: config.layers,
     fused: config.mode === 'fused',
     generator,
-  };
-  if (config.cell === 'lstm') return new LSTM(options);
-  if (config.cell === 'gru') return new GRU(options);
-  return new RNN(options);
+  });
 }
 
 // Random token ids (T, B) for inputs and targets, drawn once: the step's cost does not depend on them.

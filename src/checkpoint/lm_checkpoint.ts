@@ -3,7 +3,7 @@
 // name and shape checked against config.json before a model is built.
 import { Generator } from '../random.js';
 import { LanguageModel } from '../models/language_model.js';
-import { tidy, type Device, type Tensor } from '../tensor.js';
+import type { Device } from '../tensor.js';
 import {
   readCheckpoint,
   resolveCheckpointDir,
@@ -17,7 +17,8 @@ import {
   type LanguageModelCheckpointConfig,
   type VocabJSON,
 } from './config.js';
-import { fromSafeTensor, type SavedTensor } from './tensors.js';
+import { type SavedTensor } from './tensors.js';
+import { loadWeightsInto } from './load_weights.js';
 
 export interface SaveLanguageModelOptions {
   /** The tokenizer's vocab.json; its level becomes config.json's tokenizer.level. */
@@ -69,23 +70,16 @@ export function loadLanguageModel(path: string, options: LoadLanguageModelOption
   const dir = resolveCheckpointDir(path, options.prefer ?? 'best');
   const checkpoint = readCheckpoint(dir, { kind: 'language_model', trainer: options.trainer ?? false });
   const config = parseLanguageModelConfig(checkpoint.config, `${dir}/config.json`);
-  // The constructor's random initial weights are overwritten below; drawing them from a private
+  // The constructor's random initial weights are overwritten; drawing them from a private
   // generator keeps loading from moving the caller's global random stream.
-  const model = new LanguageModel(languageModelConfigOf(config), {
-    generator: options.generator ?? new Generator(),
-    ...(options.fused === undefined ? {} : { fused: options.fused }),
-  });
-  try {
-    tidy(() => {
-      const state = new Map<string, Tensor>();
-      for (const [name, t] of checkpoint.weights) state.set(name, fromSafeTensor(t, `${dir}/model.safetensors: '${name}'`));
-      model.loadStateDict(state);
-    });
-    if (options.device !== undefined && options.device !== 'cpu') model.to(options.device);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  model.eval();
+  const model = loadWeightsInto(
+    new LanguageModel(languageModelConfigOf(config), {
+      generator: options.generator ?? new Generator(),
+      ...(options.fused === undefined ? {} : { fused: options.fused }),
+    }),
+    checkpoint.weights,
+    `${dir}/model.safetensors`,
+    options.device,
+  );
   return { model, config, vocab: checkpoint.vocab, dir, trainer: checkpoint.trainer };
 }

@@ -2,6 +2,7 @@
 // The rnnlm command line. Parsing, validation and printing only; the work is in the library.
 import { Command } from '@commander-js/extra-typings';
 import { benchCommand } from './bench.js';
+import { classifyCommand } from './classify.js';
 import { runCommand } from './errors.js';
 import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
@@ -19,6 +20,7 @@ program.addCommand(trainCommand());
 program.addCommand(sampleCommand());
 program.addCommand(evalCommand());
 program.addCommand(plotCommand());
+program.addCommand(classifyCommand());
 program.addCommand(benchCommand());
 program.addCommand(infoCommand());
 

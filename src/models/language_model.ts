@@ -8,12 +8,12 @@ import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
-import { GRU, LSTM, RNN, type RNNBase } from '../nn/rnn.js';
+import { CELL_TYPES, checkCellType, createRnn, type CellType } from '../nn/create_rnn.js';
+import type { RNNBase } from '../nn/rnn.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { tidy, zeros, type Tensor } from '../tensor.js';
 
-export type CellType = 'lstm' | 'gru' | 'rnn' | 'rnn_relu';
-export const CELL_TYPES: readonly CellType[] = ['lstm', 'gru', 'rnn', 'rnn_relu'];
+export { CELL_TYPES, type CellType };
 
 export interface LanguageModelConfig {
   vocabSize: number;
@@ -48,9 +48,7 @@ function checkConfig(config: LanguageModelConfig): void {
     const v = config[key];
     if (!Number.isInteger(v) || v < 1) throw rnnlmError('ERR_RNNLM_ARGUMENT', `LanguageModel: ${key} must be a positive integer, got ${v}`);
   }
-  if (!CELL_TYPES.includes(config.cell)) {
-    throw rnnlmError('ERR_RNNLM_ARGUMENT', `LanguageModel: cell must be one of ${CELL_TYPES.join(', ')}, got '${String(config.cell)}'`);
-  }
+  checkCellType(config.cell, 'LanguageModel');
   if (typeof config.dropout !== 'number' || !(config.dropout >= 0 && config.dropout < 1)) {
     throw rnnlmError('ERR_RNNLM_ARGUMENT', `LanguageModel: dropout must be in [0, 1), got ${config.dropout}`);
   }
@@ -77,13 +75,7 @@ export class LanguageModel extends Module {
       fused: options.fused ?? true,
       generator,
     };
-    const rnn =
-      config.cell === 'lstm'
-        ? new LSTM(rnnOptions)
-        : config.cell === 'gru'
-          ? new GRU(rnnOptions)
-          : new RNN({ ...rnnOptions, nonlinearity: config.cell === 'rnn_relu' ? 'relu' : 'tanh' });
-    this.rnn = this.registerModule('rnn', rnn);
+    this.rnn = this.registerModule('rnn', createRnn(config.cell, rnnOptions));
     this.decoder = this.registerModule('decoder', new Linear(config.hidden, config.vocabSize, { generator }));
     this.#drop = this.registerModule('drop', new Dropout(config.dropout, { generator }));
   }

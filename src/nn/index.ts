@@ -4,3 +4,4 @@ export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { Dropout } from './dropout.js';
 export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type RNNOptions, type RnnHidden, type RnnOutput } from './rnn.js';
+export { createRnn, checkCellType, CELL_TYPES, type CellType } from './create_rnn.js';

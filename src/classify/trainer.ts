@@ -1,0 +1,296 @@
+// Training a SequenceClassifier: read the labelled data, hold out a stratified test share, build
+// the character vocabulary from the training texts only (so held-out characters exercise <unk>
+// as real inputs will), then epochs of length-bucketed packed batches with Adam. After every
+// epoch the held-out set is scored (loss, accuracy, macro-F1); RUN/last is saved each epoch and
+// RUN/best on the lowest held-out loss. The run folder also gets metrics.jsonl, split.json and
+// test.csv (see split_files.ts).
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { backward } from '../autograd.js';
+import { saveClassifier } from '../checkpoint/classifier_checkpoint.js';
+import { rnnlmError } from '../errors.js';
+import { SequenceClassifier } from '../models/sequence_classifier.js';
+import { Adam, clipGradNorm } from '../optim/index.js';
+import { packIds } from '../packed.js';
+import { Generator } from '../random.js';
+import { resolveDevice } from '../runtime.js';
+import { SampleRandom } from '../sample/pick.js';
+import { tidy, type Device } from '../tensor.js';
+import { MetricsWriter } from '../train/metrics.js';
+import { bucketedBatches } from './batches.js';
+import { readClassificationData, type ClassificationData, type Example } from './data.js';
+import { balancedClassWeights, classificationLoss } from './loss.js';
+import { CLASSIFIER_DEFAULTS, checkClassifierOptions, type ClassifierTrainOptions } from './options.js';
+import { evaluateClassifier, type EvaluationResult } from './predict.js';
+import { stratifiedSplit, type IndexSplit } from './split.js';
+import { writeSplitFiles } from './split_files.js';
+import { ClassifierVocab } from './vocab.js';
+
+export interface ClassifierStartInfo {
+  runDir: string;
+  source: string;
+  labels: string[];
+  trainExamples: number;
+  testExamples: number;
+  vocabSize: number;
+  parameters: number;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  device: Device;
+  /** Why 'auto' fell back to the CPU, if it did. */
+  deviceNote: string | null;
+  /** Held-out examples with a character the training texts lack (read as <unk>). */
+  testWithUnknown: number;
+}
+
+export interface ClassifierStepRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  examplesPerSec: number;
+  /** Characters read per second (the tokens of a character-level model). */
+  tokensPerSec: number;
+}
+
+export interface ClassifierEpochRecord {
+  epoch: number;
+  step: number;
+  /** Mean training loss of the epoch's batches (dropout on). */
+  trainLoss: number;
+  testLoss: number;
+  accuracy: number;
+  macroF1: number;
+  /** Lowest held-out loss so far (RUN/best was written). */
+  best: boolean;
+  /** Seconds spent in training steps so far (evaluation excluded). */
+  trainSeconds: number;
+}
+
+export interface ClassifierReporter {
+  start(info: ClassifierStartInfo): void;
+  step(record: ClassifierStepRecord): void;
+  epoch(record: ClassifierEpochRecord): void;
+  message(line: string): void;
+  stop(): void;
+}
+
+export interface ClassifierTrainSummary {
+  status: 'finished' | 'interrupted';
+  epochs: number;
+  step: number;
+  /** Figures of the final model on the held-out set (null when no epoch finished). */
+  final: { loss: number; accuracy: number; macroF1: number } | null;
+  bestEpoch: number | null;
+  trainSeconds: number;
+  wallSeconds: number;
+  lastCheckpoint: string;
+  bestCheckpoint: string | null;
+  splitFile: string;
+  testCsv: string;
+}
+
+const silentReporter: ClassifierReporter = { start() {}, step() {}, epoch() {}, message() {}, stop() {} };
+
+export class ClassifierTrainer {
+  readonly runDir: string;
+  readonly options: Readonly<ClassifierTrainOptions>;
+  readonly data: ClassificationData;
+  readonly split: IndexSplit;
+  readonly vocab: ClassifierVocab;
+  readonly model: SequenceClassifier;
+  readonly device: Device;
+  readonly #deviceNote: string | null;
+  readonly #ids: Int32Array[];
+  readonly #classWeights: Float32Array | null;
+  readonly #optimizer: Adam;
+  readonly #batchRandom: SampleRandom;
+
+  private constructor(runDir: string, options: ClassifierTrainOptions, data: ClassificationData) {
+    this.runDir = runDir;
+    this.options = Object.freeze({ ...options });
+    this.data = data;
+    if (data.labels.length < 2) {
+      throw rnnlmError('ERR_RNNLM_DATA', `${data.source}: a classifier needs at least two labels, found ${data.labels.length} (${data.labels.join(', ')})`);
+    }
+    this.split = stratifiedSplit(data.examples.map((e) => e.label), options.testFraction, options.seed);
+    this.vocab = ClassifierVocab.fromTexts(this.split.train.map((i) => data.examples[i]!.text));
+    this.#ids = data.examples.map((e) => this.vocab.encode(e.text).ids);
+    const trainLabels = this.split.train.map((i) => data.examples[i]!.label);
+    this.#classWeights = options.classWeights === 'balanced' ? balancedClassWeights(trainLabels, data.labels.length) : null;
+    const choice = resolveDevice(options.device);
+    this.device = choice.device;
+    this.#deviceNote = choice.fallbackReason;
+    // One generator for the weights and dropout, another stream for the batch order: both seeded.
+    const generator = new Generator(options.seed);
+    this.#batchRandom = new SampleRandom(options.seed ^ 0x5bd1e995);
+    this.model = new SequenceClassifier(
+      {
+        vocabSize: this.vocab.size,
+        embedding: options.embedding,
+        hidden: options.hidden,
+        layers: options.layers,
+        cell: options.cell,
+        bidirectional: options.bidirectional,
+        dropout: options.dropout,
+        numClasses: data.labels.length,
+      },
+      { generator },
+    );
+    if (this.device !== 'cpu') this.model.to(this.device);
+    this.#optimizer = new Adam(this.model.parameters(), { lr: options.lr, weightDecay: options.weightDecay });
+  }
+
+  /** A new run in `runDir` (created; it must not already hold a run). */
+  static create(options: Partial<ClassifierTrainOptions> & { data: string }, runDir: string): ClassifierTrainer {
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    const full: ClassifierTrainOptions = { ...CLASSIFIER_DEFAULTS, ...given } as ClassifierTrainOptions;
+    checkClassifierOptions(full);
+    full.data = resolve(full.data);
+    const dir = resolve(runDir);
+    if (existsSync(join(dir, 'last')) || existsSync(join(dir, 'metrics.jsonl'))) {
+      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run; choose another --out`);
+    }
+    const data = readClassificationData(full.data, { textColumn: full.textColumn, labelColumn: full.labelColumn });
+    return new ClassifierTrainer(dir, full, data);
+  }
+
+  get stepsPerEpoch(): number {
+    return Math.ceil(this.split.train.length / this.options.batch);
+  }
+
+  /** Examples (text, label) of the held-out set. */
+  testExamples(): Example[] {
+    return this.split.test.map((i) => this.data.examples[i]!);
+  }
+
+  /** Scores the held-out set with the current weights. */
+  evaluateTest(): EvaluationResult {
+    return evaluateClassifier(this.model, this.vocab, this.data.labels, this.testExamples());
+  }
+
+  /** Trains for options.epochs epochs, or until `signal` aborts (RUN/last is then saved). */
+  async run(runOptions: { reporter?: ClassifierReporter; signal?: AbortSignal } = {}): Promise<ClassifierTrainSummary> {
+    const reporter = runOptions.reporter ?? silentReporter;
+    const o = this.options;
+    const wallStart = performance.now();
+    mkdirSync(this.runDir, { recursive: true });
+    const files = writeSplitFiles(this.runDir, this.data, this.split, { seed: o.seed, testFraction: o.testFraction });
+    const metrics = new MetricsWriter(this.runDir);
+    const testWithUnknown = this.split.test.filter((i) => this.vocab.encode(this.data.examples[i]!.text).unknown.length > 0).length;
+    reporter.start({
+      runDir: this.runDir,
+      source: this.data.source,
+      labels: this.data.labels,
+      trainExamples: this.split.train.length,
+      testExamples: this.split.test.length,
+      vocabSize: this.vocab.size,
+      parameters: this.model.parameterCount(),
+      totalSteps: this.stepsPerEpoch * o.epochs,
+      stepsPerEpoch: this.stepsPerEpoch,
+      device: this.device,
+      deviceNote: this.#deviceNote,
+      testWithUnknown,
+    });
+    const lengths = this.#ids.map((ids) => ids.length);
+    const params = this.model.parameters();
+    let status: ClassifierTrainSummary['status'] = 'finished';
+    let step = 0;
+    let epochsDone = 0;
+    let trainSeconds = 0;
+    let bestLoss = Infinity;
+    let bestEpoch: number | null = null;
+    let final: ClassifierTrainSummary['final'] = null;
+    try {
+      for (let epoch = 1; epoch <= o.epochs && status === 'finished'; epoch++) {
+        this.model.train();
+        let lossSum = 0;
+        let seen = 0;
+        for (const batch of bucketedBatches(this.split.train, lengths, o.batch, this.#batchRandom)) {
+          if (runOptions.signal?.aborted === true) {
+            status = 'interrupted';
+            break;
+          }
+          const started = performance.now();
+          const loss = this.#trainStep(batch, params, step + 1);
+          const spent = (performance.now() - started) / 1000;
+          trainSeconds += spent;
+          step += 1;
+          lossSum += loss * batch.length;
+          seen += batch.length;
+          metrics.write({ split: 'train', step, epoch, loss });
+          const chars = batch.reduce((n, i) => n + lengths[i]!, 0);
+          reporter.step({ step, epoch, loss, examplesPerSec: batch.length / Math.max(1e-6, spent), tokensPerSec: chars / Math.max(1e-6, spent) });
+          // Lets a Ctrl-C handler run between steps; the step itself is synchronous native work.
+          await yieldToEventLoop();
+        }
+        if (status === 'interrupted') break;
+        const r = this.evaluateTest();
+        if (!Number.isFinite(r.loss)) throw rnnlmError('ERR_RNNLM_NAN', `training diverged: the held-out loss is ${r.loss} after epoch ${epoch}; try a lower --lr`);
+        const best = r.loss < bestLoss;
+        if (best) {
+          bestLoss = r.loss;
+          bestEpoch = epoch;
+          this.#save('best');
+        }
+        this.#save('last');
+        epochsDone = epoch;
+        final = { loss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1 };
+        const trainLoss = lossSum / Math.max(1, seen);
+        metrics.write({ split: 'valid', step, epoch, loss: r.loss, accuracy: r.accuracy, macro_f1: r.macroF1, train_loss: trainLoss });
+        reporter.epoch({ epoch, step, trainLoss, testLoss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1, best, trainSeconds });
+      }
+      if (status === 'interrupted' || !existsSync(join(this.runDir, 'last'))) this.#save('last');
+    } finally {
+      metrics.close();
+      reporter.stop();
+    }
+    return {
+      status,
+      epochs: epochsDone,
+      step,
+      final,
+      bestEpoch,
+      trainSeconds,
+      wallSeconds: (performance.now() - wallStart) / 1000,
+      lastCheckpoint: join(this.runDir, 'last'),
+      bestCheckpoint: bestEpoch === null ? null : join(this.runDir, 'best'),
+      splitFile: files.split,
+      testCsv: files.testCsv,
+    };
+  }
+
+  // Forward, loss, backward, clip, update. Nothing is updated when the loss or the gradient
+  // norm is not finite, so RUN/last keeps the last good weights.
+  #trainStep(batch: readonly number[], params: ReturnType<SequenceClassifier['parameters']>, stepNumber: number): number {
+    const o = this.options;
+    const result = tidy(() => {
+      this.#optimizer.zeroGrad();
+      const packed = packIds(batch.map((i) => this.#ids[i]!), { enforceSorted: false, device: this.device });
+      const targets = Int32Array.from(batch, (i) => this.data.examples[i]!.label);
+      const logits = this.model.forward(packed); // (B, C)
+      const lossTensor = classificationLoss(logits, targets, this.#classWeights);
+      const loss = lossTensor.item();
+      if (!Number.isFinite(loss)) return { loss, ok: false, what: `the loss is ${loss}` };
+      backward(lossTensor);
+      const norm = o.clip > 0 ? clipGradNorm(params, o.clip) : null;
+      if (norm !== null && !Number.isFinite(norm)) return { loss, ok: false, what: `the gradient norm is ${norm}` };
+      this.#optimizer.step();
+      return { loss, ok: true, what: '' };
+    });
+    if (!result.ok) {
+      this.#optimizer.zeroGrad();
+      throw rnnlmError('ERR_RNNLM_NAN', `training diverged: ${result.what} at step ${stepNumber}; nothing was updated. Try a lower --lr or a --clip.`);
+    }
+    return result.loss;
+  }
+
+  #save(which: 'best' | 'last'): void {
+    saveClassifier(join(this.runDir, which), this.model, { vocab: this.vocab, labels: this.data.labels });
+  }
+
+  dispose(): void {
+    this.#optimizer.dispose();
+    this.model.dispose();
+  }
+}
