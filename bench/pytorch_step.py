@@ -8,6 +8,7 @@ Tensors are time-major (T, B) by default, PyTorch's native RNN layout (batch_fir
 transposes; --batch-first measures that layout). The timing is the median over --steps steps after --warmup steps.
 
     python3 bench/pytorch_step.py --preset all --threads 2
+    python3 bench/pytorch_step.py --preset all --device cuda      # cuDNN
     python3 bench/pytorch_step.py --cell gru --vocab 80 --embedding 128 --hidden 512 --layers 2 \\
         --batch 64 --seq 128 --steps 10 --warmup 3 --threads 2
 
@@ -104,6 +105,9 @@ def bench(cfg, steps, warmup, threads, dropout, seed, device, batch_first=False)
         "layout": "batch_first" if batch_first else "time_major",
         "steps": steps, "warmup": warmup, "threads": threads,
         "torch": torch.__version__,
+        # On CUDA, nn.LSTM / GRU / RNN run cuDNN's fused RNN kernels (when cuDNN is enabled).
+        "cudnn": torch.backends.cudnn.version() if dev.type == "cuda" and torch.backends.cudnn.enabled else None,
+        "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
     }
 
 
@@ -121,12 +125,15 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: PyTorch's)")
-    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda (cuda runs nn.LSTM/GRU/RNN on cuDNN; compare with `rnnlm bench --device cuda`)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch-first", action="store_true",
                     help="(B, T) layout instead of time-major (T, B); time-major is PyTorch's native RNN layout")
     args = ap.parse_args()
 
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        ap.error(f"--device {args.device}: this PyTorch build sees no CUDA device")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()

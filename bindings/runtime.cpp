@@ -10,6 +10,10 @@
 #include "exports.h"
 #include "tensor_wrap.h"
 
+#if defined(RNNLM_HAVE_CUDA)
+#include "cuda/cuda_backend.h"
+#endif
+
 namespace rnnlm::bindings {
 
 namespace {
@@ -24,7 +28,18 @@ constexpr bool kCudaCompiled = true;
 constexpr bool kCudaCompiled = false;
 #endif
 
-// info() -> {backend, blas, gemmProvider, threads, cudaCompiled}
+// Why device 'cuda' cannot be used here, or null when it can. Asking initialises the device.
+Napi::Value CudaReason(Napi::Env env) {
+#if defined(RNNLM_HAVE_CUDA)
+  const std::string reason = cuda::unavailable_reason();
+  if (reason.empty()) return env.Null();
+  return Napi::String::New(env, reason);
+#else
+  return Napi::String::New(env, "this build of rnnlm has no CUDA backend");
+#endif
+}
+
+// info() -> {backend, blas, gemmProvider, threads, cudaCompiled, cudaEmulated, cudaReason}
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -33,6 +48,12 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("gemmProvider", Napi::String::New(env, GemmProviderName(cpu::gemm_provider())));
   out.Set("threads", Napi::Number::New(env, num_threads()));
   out.Set("cudaCompiled", Napi::Boolean::New(env, kCudaCompiled));
+#if defined(RNNLM_HAVE_CUDA)
+  out.Set("cudaEmulated", Napi::Boolean::New(env, cuda::emulated()));
+#else
+  out.Set("cudaEmulated", Napi::Boolean::New(env, false));
+#endif
+  out.Set("cudaReason", CudaReason(env));
   return out;
 }
 
@@ -74,6 +95,32 @@ Napi::Value LiveStorage(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// cudaMemory() -> the CUDA caching allocator's counters, or null in a build without CUDA.
+Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#if defined(RNNLM_HAVE_CUDA)
+  const cuda::MemoryStats s = cuda::memory_stats();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("deviceAllocations", Napi::Number::New(env, static_cast<double>(s.device_allocations)));
+  out.Set("deviceFrees", Napi::Number::New(env, static_cast<double>(s.device_frees)));
+  out.Set("cacheHits", Napi::Number::New(env, static_cast<double>(s.cache_hits)));
+  out.Set("reservedBytes", Napi::Number::New(env, static_cast<double>(s.reserved_bytes)));
+  out.Set("inUseBytes", Napi::Number::New(env, static_cast<double>(s.in_use_bytes)));
+  out.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(s.cached_bytes)));
+  return out;
+#else
+  return env.Null();
+#endif
+}
+
+// cudaEmptyCache(): gives the allocator's free blocks back to the device (no-op without CUDA).
+Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
+#if defined(RNNLM_HAVE_CUDA)
+  cuda::empty_cache();
+#endif
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void RegisterRuntime(Napi::Env env, Napi::Object exports) {
@@ -81,6 +128,8 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setGemmProvider", Napi::Function::New(env, Safe<SetGemmProvider>, "setGemmProvider"));
   exports.Set("deviceDescribe", Napi::Function::New(env, Safe<DeviceDescribe>, "deviceDescribe"));
   exports.Set("liveStorage", Napi::Function::New(env, Safe<LiveStorage>, "liveStorage"));
+  exports.Set("cudaMemory", Napi::Function::New(env, Safe<CudaMemory>, "cudaMemory"));
+  exports.Set("cudaEmptyCache", Napi::Function::New(env, Safe<CudaEmptyCache>, "cudaEmptyCache"));
 }
 
 }  // namespace rnnlm::bindings

@@ -92,9 +92,68 @@ export interface NativeInfo {
   gemmProvider: 'blas' | 'builtin';
   threads: number;
   cudaCompiled: boolean;
+  /** The CUDA kernels run on the CPU emulator (the parity-test build). */
+  cudaEmulated: boolean;
+  /** Why CUDA is not usable in this process, or null when it is. */
+  cudaReason: string | null;
+}
+
+/** The CUDA caching allocator's counters. */
+export interface CudaMemoryStats {
+  /** cudaMalloc calls so far. */
+  deviceAllocations: number;
+  deviceFrees: number;
+  /** Requests served from the cache. */
+  cacheHits: number;
+  reservedBytes: number;
+  inUseBytes: number;
+  cachedBytes: number;
 }
 
 type Seed = number | bigint;
+
+/** Step-by-step decoding (teacher forcing below 1, free-running inference); see decodeForward. */
+export interface NativeDecodeSpec {
+  cell: CellKind;
+  fused?: boolean;
+  batchSizes: Int32Array;
+  /** Probability that a row at step t >= 1 reads the true word rather than its own prediction. */
+  teacherRatio: number;
+  /** 0: argmax predictions; > 0: draws from softmax(logits / temperature). */
+  temperature: number;
+  seed: Seed;
+  offset: Seed;
+  /** >= 0: stop once every sequence has predicted this id (inference); -1: run every step. */
+  stopId?: number;
+}
+
+export interface NativeDecodeWeights {
+  embedding: NativeTensor;
+  layers: NativeLayerWeights[];
+  outW: NativeTensor;
+  outB: NativeTensor | null;
+}
+
+export interface NativeDecodeForward {
+  /** The steps that ran (all of spec.batchSizes, or a prefix when stopId stopped early). */
+  batchSizes: Int32Array;
+  /** (N) int32: the id each packed row read. */
+  inputs: NativeTensor;
+  /** (N) int32: the model's pick at each packed row. */
+  predicted: NativeTensor;
+  /** (N, E) the first layer's input. */
+  x: NativeTensor;
+  /** (N, V) */
+  logits: NativeTensor;
+  layers: NativeLayerForward[];
+}
+
+export interface NativeDecodeGradients {
+  dEmbedding: NativeTensor;
+  layers: Omit<NativeLayerGradients, 'dx'>[];
+  dOutW: NativeTensor;
+  dOutB: NativeTensor | null;
+}
 
 /** The functions the addon exports (one per engine op, camelCase; in-place ops keep their `_`). */
 export interface NativeAddon {
@@ -157,6 +216,45 @@ export interface NativeAddon {
     reduction: 'mean' | 'sum',
   ): { loss: NativeTensor; count: NativeTensor; dlogits: NativeTensor };
   logSoftmax(logits: NativeTensor): NativeTensor;
+
+  /** The CUDA allocator's counters; null in a build without CUDA. */
+  cudaMemory(): CudaMemoryStats | null;
+  /** Returns the cached device blocks to the driver. */
+  cudaEmptyCache(): void;
+
+  /** e^x element-wise. */
+  exp(x: NativeTensor): NativeTensor;
+  /** mean, logv (B, Z) -> (B): KL(N(mean, e^logv) || N(0, I)) per row. */
+  gaussianKl(mean: NativeTensor, logv: NativeTensor): NativeTensor;
+  gaussianKlBackward(mean: NativeTensor, logv: NativeTensor, dkl: NativeTensor): { dmean: NativeTensor; dlogv: NativeTensor };
+  /** One decoding step's picks: predicted (M) and the ids read next, chosen (K, or M without teacher). */
+  decodePick(
+    logits: NativeTensor,
+    teacher: NativeTensor | null,
+    teacherRatio: number,
+    temperature: number,
+    seed: Seed,
+    offset: Seed,
+    indexBase: number,
+  ): { predicted: NativeTensor; chosen: NativeTensor };
+  /** Runs a stacked unidirectional decoder step by step over a packed batch (one call). */
+  decodeForward(
+    spec: NativeDecodeSpec,
+    inputs: NativeTensor,
+    weights: NativeDecodeWeights,
+    h0: readonly (NativeTensor | null)[] | null,
+    c0: readonly (NativeTensor | null)[] | null,
+    inputMask: NativeTensor | null,
+  ): NativeDecodeForward;
+  decodeBackward(
+    spec: NativeDecodeSpec,
+    weights: NativeDecodeWeights,
+    h0: readonly (NativeTensor | null)[] | null,
+    c0: readonly (NativeTensor | null)[] | null,
+    inputMask: NativeTensor | null,
+    forward: Pick<NativeDecodeForward, 'batchSizes' | 'inputs' | 'x' | 'layers'>,
+    dlogits: NativeTensor,
+  ): NativeDecodeGradients;
 
   globalNorm(tensors: readonly NativeTensor[]): NativeTensor;
   clipGradNorm_(tensors: readonly NativeTensor[], maxNorm: number): NativeTensor;

@@ -44,7 +44,11 @@ export function resolveDevice(request: DeviceRequest = 'auto'): DeviceChoice {
   const wanted = request === 'auto' && (env === 'cpu' || env === 'cuda' || env === 'auto') ? env : request;
   if (wanted === 'cpu') return { device: 'cpu', fallbackReason: null };
   const n = native().info();
-  const reason = !n.cudaCompiled ? 'this build of rnnlm has no CUDA backend' : native().deviceDescribe('cuda') === null ? 'no usable CUDA device was found' : null;
+  const reason = !n.cudaCompiled
+    ? 'this build of rnnlm has no CUDA backend'
+    : native().deviceDescribe('cuda') === null
+      ? (n.cudaReason ?? 'no usable CUDA device was found')
+      : null;
   if (reason === null) return { device: 'cuda', fallbackReason: null };
   if (wanted === 'cuda') throw rnnlmError('ERR_RNNLM_DEVICE', `device 'cuda' was requested, but ${reason}`);
   return { device: 'cpu', fallbackReason: reason };

@@ -118,7 +118,10 @@ class Backend {
   virtual void dropout_forward(const Tensor& x, float p, uint64_t seed, uint64_t offset,
                                Tensor& y, Tensor& mask) = 0;
 
-  // x (N, In) packed, h0/c0 (B, H) (c0 LSTM only; undefined means zeros)
+  // x (N, In) packed, h0/c0 (B, H) (c0 LSTM only; undefined means zeros).
+  // Workspace row r must hold only what the backward needs for packed row r (its gates and its
+  // own h_prev / c_prev): the step-by-step decoder (ops_vae.cpp) runs one-step layers and
+  // concatenates their workspaces into the workspace of the whole scan for rnn_layer_backward.
   virtual LayerForward rnn_layer_forward(const LayerSpec& spec, const Tensor& x,
                                          const LayerWeights& weights, const Tensor& h0,
                                          const Tensor& c0) = 0;
@@ -134,6 +137,28 @@ class Backend {
                                        int32_t ignore_index, Reduction reduction) = 0;
   // logits (N, V) -> log-probabilities (N, V), for sampling and evaluation
   virtual Tensor log_softmax(const Tensor& logits) = 0;
+
+  // --- sentence VAE (ops_vae.h) -------------------------------------------------------------
+  // y = e^x element-wise, any shape
+  virtual Tensor exp(const Tensor& x) = 0;
+  // mean, logv (B, Z) -> (B): the KL divergence of N(mean, e^logv) from N(0, I) per row,
+  //   kl[b] = -0.5 * sum_j (1 + logv[b, j] - mean[b, j]^2 - e^logv[b, j])   (summed in double)
+  virtual Tensor gaussian_kl(const Tensor& mean, const Tensor& logv) = 0;
+  // dkl (B) -> dmean = dkl[b] * mean[b, j], dlogv = 0.5 * dkl[b] * (e^logv[b, j] - 1), (B, Z)
+  virtual void gaussian_kl_backward(const Tensor& mean, const Tensor& logv, const Tensor& dkl,
+                                    Tensor& dmean, Tensor& dlogv) = 0;
+  // One step of step-by-step decoding: what each row reads next. logits (M, V); teacher (K)
+  // int32 with K <= M, or undefined. For row m, with i = index_base + m:
+  //   predicted[m] (M) = the first argmax of logits[m] when temperature == 0, else a draw from
+  //     softmax(logits[m] / temperature) by inverse CDF (ids in order 0..V-1) at
+  //     u = philox_uniform(seed, offset, 2 i + 1)
+  //   chosen[m] (K) = teacher[m] if philox_uniform(seed, offset, 2 i) < teacher_ratio, else
+  //     predicted[m]; without teacher, chosen is predicted (K = M).
+  // The choice between teacher and prediction is bit-exact across backends (same draws, same
+  // comparison); argmax and sampling agree up to the rounding of the logits.
+  virtual void decode_pick(const Tensor& logits, const Tensor& teacher, float teacher_ratio,
+                           float temperature, uint64_t seed, uint64_t offset, int64_t index_base,
+                           Tensor& predicted, Tensor& chosen) = 0;
 
   // --- optimisation -------------------------------------------------------------------------
   // (1): sqrt of the sum of squares of every tensor

@@ -1,5 +1,7 @@
 // Maps a device to the backend that owns its tensors. The CPU backend is a process-wide static;
-// the CUDA backend exists only in builds compiled with RNNLM_HAVE_CUDA.
+// the CUDA backend exists only in builds compiled with RNNLM_HAVE_CUDA (native/cuda, on a GPU or,
+// in an RNNLM_CUDA_EMULATION build, on the CPU emulator), and throws ERR_RNNLM_DEVICE with the
+// reason when no GPU is usable.
 #include "../cpu/cpu_backend.h"
 #include "../cpu/gemm.h"
 #include "backend.h"
@@ -7,10 +9,7 @@
 #include "thread_pool.h"
 
 #if defined(RNNLM_HAVE_CUDA)
-namespace rnnlm::cuda {
-// Defined by the CUDA backend (native/cuda); throws ERR_RNNLM_DEVICE when no GPU is usable.
-Backend& cuda_backend();
-}  // namespace rnnlm::cuda
+#include "../cuda/cuda_backend.h"
 #endif
 
 namespace rnnlm {

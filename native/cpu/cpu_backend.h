@@ -34,6 +34,10 @@ class CpuBackend final : public Backend {
   LayerGradients rnn_layer_backward(const LayerSpec& spec, const Tensor& x, const LayerWeights& weights, const Tensor& h0, const Tensor& c0, const LayerForward& forward, const Tensor& dy, const Tensor& dh_n, const Tensor& dc_n) override;
   SoftmaxNllResult softmax_nll(const Tensor& logits, const Tensor& targets, int32_t ignore_index, Reduction reduction) override;
   Tensor log_softmax(const Tensor& logits) override;
+  Tensor exp(const Tensor& x) override;
+  Tensor gaussian_kl(const Tensor& mean, const Tensor& logv) override;
+  void gaussian_kl_backward(const Tensor& mean, const Tensor& logv, const Tensor& dkl, Tensor& dmean, Tensor& dlogv) override;
+  void decode_pick(const Tensor& logits, const Tensor& teacher, float teacher_ratio, float temperature, uint64_t seed, uint64_t offset, int64_t index_base, Tensor& predicted, Tensor& chosen) override;
   Tensor global_norm(const std::vector<Tensor>& tensors) override;
   Tensor clip_grad_norm_(const std::vector<Tensor>& tensors, float max_norm) override;
   void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const AdamOptions& options) override;

@@ -94,6 +94,7 @@ export function benchLanguageModelStep(config: BenchConfig): BenchResult {
   const embedding = new Embedding(config.vocab, config.embedding, { generator });
   const rnn = makeRnn(config, generator);
   const decoder = new Linear(config.hidden, config.vocab, { generator });
+  if (config.device !== 'cpu') for (const m of [embedding, rnn, decoder]) m.to(config.device);
   const params = [...embedding.parameters(), ...rnn.parameters(), ...decoder.parameters()];
   const optimizer = new Adam(params, { lr: 1e-3 });
   const inputs = randomTokens(config, 1);

@@ -1,7 +1,7 @@
 // `rnnlm bench`: the training-step benchmark of DESIGN.md, one JSON object per line with --json.
 import { Command, Option } from '@commander-js/extra-typings';
 import { BENCH_PRESETS, benchLanguageModelStep, type BenchConfig, type BenchMode, type BenchPreset, type BenchResult } from '../bench/lm_step.js';
-import type { Device } from '../tensor.js';
+import { resolveDevice } from '../runtime.js';
 import { oneOf, positiveInteger } from './errors.js';
 
 const CELLS = ['lstm', 'gru', 'rnn'] as const;
@@ -37,7 +37,8 @@ export function benchCommand() {
     )
     .action((options) => {
       const base = BENCH_PRESETS[options.preset ?? 'char-large'];
-      const device: Device = options.device === 'cuda' ? 'cuda' : 'cpu';
+      const { device, fallbackReason } = resolveDevice(options.device);
+      if (fallbackReason !== null && options.device === 'auto') process.stderr.write(`rnnlm: benchmarking on the CPU: ${fallbackReason}\n`);
       const modes: BenchMode[] = options.mode === 'both' ? ['fused', 'unfused'] : [options.mode];
       for (const mode of modes) {
         const config: BenchConfig = {

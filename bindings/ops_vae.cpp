@@ -1,0 +1,194 @@
+// Bindings for the sentence-VAE ops (core/ops_vae.h): exp, the Gaussian KL term, decode_pick and
+// step-by-step decoding. Field names are camelCase; absent optional tensors are null.
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "core/ops_vae.h"
+#include "errors.h"
+#include "exports.h"
+#include "tensor_wrap.h"
+
+namespace rnnlm::bindings {
+
+namespace {
+
+Napi::Value Exp(const Napi::CallbackInfo& info) {
+  return NativeTensor::Wrap(info.Env(), ops::exp(ToTensor(Arg(info, 0), "x")));
+}
+
+Napi::Value GaussianKl(const Napi::CallbackInfo& info) {
+  return NativeTensor::Wrap(info.Env(), ops::gaussian_kl(ToTensor(Arg(info, 0), "mean"),
+                                                         ToTensor(Arg(info, 1), "logv")));
+}
+
+// gaussianKlBackward(mean, logv, dkl) -> {dmean, dlogv}
+Napi::Value GaussianKlBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Tensor dmean, dlogv;
+  ops::gaussian_kl_backward(ToTensor(Arg(info, 0), "mean"), ToTensor(Arg(info, 1), "logv"),
+                            ToTensor(Arg(info, 2), "dkl"), dmean, dlogv);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("dmean", NativeTensor::Wrap(env, dmean));
+  out.Set("dlogv", NativeTensor::Wrap(env, dlogv));
+  return out;
+}
+
+// decodePick(logits, teacher?, teacherRatio, temperature, seed, offset, indexBase)
+//   -> {predicted, chosen}
+Napi::Value DecodePick(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Tensor predicted, chosen;
+  ops::decode_pick(ToTensor(Arg(info, 0), "logits"), ToOptionalTensor(Arg(info, 1), "teacher"),
+                   ToFloat(Arg(info, 2), "teacherRatio"), ToFloat(Arg(info, 3), "temperature"),
+                   ToUint64(Arg(info, 4), "seed"), ToUint64(Arg(info, 5), "offset"),
+                   ToInt64(Arg(info, 6), "indexBase"), predicted, chosen);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("predicted", NativeTensor::Wrap(env, predicted));
+  out.Set("chosen", NativeTensor::Wrap(env, chosen));
+  return out;
+}
+
+// {cell, fused, batchSizes, teacherRatio, temperature, seed, offset, stopId}
+ops::DecodeSpec ToDecodeSpec(const Napi::Value& value) {
+  Napi::Object object = ToObject(value, "spec");
+  ops::DecodeSpec spec;
+  spec.cell = parse_cell_kind(ToString(object.Get("cell"), "spec.cell"));
+  spec.fused = GetBoolOr(object, "fused", true);
+  spec.batch_sizes = ToInt32Vector(object.Get("batchSizes"), "spec.batchSizes");
+  spec.teacher_ratio = static_cast<float>(GetNumberOr(object, "teacherRatio", 0.0));
+  spec.temperature = static_cast<float>(GetNumberOr(object, "temperature", 0.0));
+  Napi::Value seed = object.Get("seed"), offset = object.Get("offset");
+  spec.seed = seed.IsUndefined() ? 0 : ToUint64(seed, "spec.seed");
+  spec.offset = offset.IsUndefined() ? 0 : ToUint64(offset, "spec.offset");
+  const int64_t stop = GetInt64Or(object, "stopId", -1);
+  if (stop < -1 || stop > INT32_MAX) ThrowArgument(value.Env(), "spec.stopId must be -1 or a token id");
+  spec.stop_id = static_cast<int32_t>(stop);
+  return spec;
+}
+
+// {embedding, layers: [{wIh, wHh, bIh, bHh}], outW, outB}
+ops::DecodeWeights ToDecodeWeights(const Napi::Value& value) {
+  Napi::Object object = ToObject(value, "weights");
+  ops::DecodeWeights w;
+  w.embedding = ToTensor(object.Get("embedding"), "weights.embedding");
+  Napi::Value layers = object.Get("layers");
+  if (!layers.IsArray()) ThrowArgument(value.Env(), "weights.layers must be an array");
+  Napi::Array array = layers.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); ++i) w.layers.push_back(ToLayerWeights(array.Get(i), "weights.layers[i]"));
+  w.out_w = ToTensor(object.Get("outW"), "weights.outW");
+  w.out_b = ToOptionalTensor(object.Get("outB"), "weights.outB");
+  return w;
+}
+
+// An array of NativeTensor | null (one state per layer), or null / undefined for none.
+std::vector<Tensor> ToStateList(const Napi::Value& value, const char* name) {
+  std::vector<Tensor> out;
+  if (IsAbsent(value)) return out;
+  if (!value.IsArray()) ThrowArgument(value.Env(), std::string(name) + " must be an array of NativeTensors or null");
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); ++i) out.push_back(ToOptionalTensor(array.Get(i), name));
+  return out;
+}
+
+Napi::Int32Array ToJsInt32(Napi::Env env, const std::vector<int32_t>& values) {
+  Napi::Int32Array array = Napi::Int32Array::New(env, values.size());
+  for (size_t i = 0; i < values.size(); ++i) array[i] = values[i];
+  return array;
+}
+
+// decodeForward(spec, inputs, weights, h0[]?, c0[]?, inputMask?)
+//   -> {batchSizes, inputs, predicted, x, logits, layers: [{y, hN, cN, workspace}]}
+Napi::Value DecodeForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ops::DecodeSpec spec = ToDecodeSpec(Arg(info, 0));
+  const Tensor inputs = ToTensor(Arg(info, 1), "inputs");
+  const ops::DecodeWeights weights = ToDecodeWeights(Arg(info, 2));
+  const std::vector<Tensor> h0 = ToStateList(Arg(info, 3), "h0");
+  const std::vector<Tensor> c0 = ToStateList(Arg(info, 4), "c0");
+  const Tensor mask = ToOptionalTensor(Arg(info, 5), "inputMask");
+  const ops::DecodeForward f = ops::decode_forward(spec, inputs, weights, h0, c0, mask);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("batchSizes", ToJsInt32(env, f.batch_sizes));
+  out.Set("inputs", NativeTensor::Wrap(env, f.inputs));
+  out.Set("predicted", NativeTensor::Wrap(env, f.predicted));
+  out.Set("x", NativeTensor::Wrap(env, f.x));
+  out.Set("logits", NativeTensor::Wrap(env, f.logits));
+  Napi::Array layers = Napi::Array::New(env, f.layers.size());
+  for (size_t l = 0; l < f.layers.size(); ++l) {
+    Napi::Object layer = Napi::Object::New(env);
+    layer.Set("y", NativeTensor::Wrap(env, f.layers[l].y));
+    layer.Set("hN", NativeTensor::Wrap(env, f.layers[l].h_n));
+    layer.Set("cN", NativeTensor::WrapOptional(env, f.layers[l].c_n));
+    layer.Set("workspace", NativeTensor::Wrap(env, f.layers[l].workspace));
+    layers.Set(static_cast<uint32_t>(l), layer);
+  }
+  out.Set("layers", layers);
+  return out;
+}
+
+ops::DecodeForward ToDecodeForward(const Napi::Value& value) {
+  Napi::Object object = ToObject(value, "forward");
+  ops::DecodeForward f;
+  f.batch_sizes = ToInt32Vector(object.Get("batchSizes"), "forward.batchSizes");
+  f.inputs = ToTensor(object.Get("inputs"), "forward.inputs");
+  f.x = ToTensor(object.Get("x"), "forward.x");
+  Napi::Value layers = object.Get("layers");
+  if (!layers.IsArray()) ThrowArgument(value.Env(), "forward.layers must be an array");
+  Napi::Array array = layers.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Object layer = ToObject(array.Get(i), "forward.layers[i]");
+    LayerForward lf;
+    lf.y = ToTensor(layer.Get("y"), "forward.layers[i].y");
+    lf.h_n = ToTensor(layer.Get("hN"), "forward.layers[i].hN");
+    lf.c_n = ToOptionalTensor(layer.Get("cN"), "forward.layers[i].cN");
+    lf.workspace = ToTensor(layer.Get("workspace"), "forward.layers[i].workspace");
+    f.layers.push_back(lf);
+  }
+  return f;
+}
+
+// decodeBackward(spec, weights, h0[]?, c0[]?, inputMask?, forward, dlogits)
+//   -> {dEmbedding, layers: [{dh0, dc0, dwIh, dwHh, dbIh, dbHh}], dOutW, dOutB}
+Napi::Value DecodeBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ops::DecodeSpec spec = ToDecodeSpec(Arg(info, 0));
+  const ops::DecodeWeights weights = ToDecodeWeights(Arg(info, 1));
+  const std::vector<Tensor> h0 = ToStateList(Arg(info, 2), "h0");
+  const std::vector<Tensor> c0 = ToStateList(Arg(info, 3), "c0");
+  const Tensor mask = ToOptionalTensor(Arg(info, 4), "inputMask");
+  const ops::DecodeForward forward = ToDecodeForward(Arg(info, 5));
+  const Tensor dlogits = ToTensor(Arg(info, 6), "dlogits");
+  const ops::DecodeGradients g = ops::decode_backward(spec, weights, h0, c0, mask, forward, dlogits);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("dEmbedding", NativeTensor::Wrap(env, g.d_embedding));
+  Napi::Array layers = Napi::Array::New(env, g.layers.size());
+  for (size_t l = 0; l < g.layers.size(); ++l) {
+    const LayerGradients& lg = g.layers[l];
+    Napi::Object layer = Napi::Object::New(env);
+    layer.Set("dh0", NativeTensor::Wrap(env, lg.dh0));
+    layer.Set("dc0", NativeTensor::WrapOptional(env, lg.dc0));
+    layer.Set("dwIh", NativeTensor::Wrap(env, lg.dw_ih));
+    layer.Set("dwHh", NativeTensor::Wrap(env, lg.dw_hh));
+    layer.Set("dbIh", NativeTensor::WrapOptional(env, lg.db_ih));
+    layer.Set("dbHh", NativeTensor::WrapOptional(env, lg.db_hh));
+    layers.Set(static_cast<uint32_t>(l), layer);
+  }
+  out.Set("layers", layers);
+  out.Set("dOutW", NativeTensor::Wrap(env, g.d_out_w));
+  out.Set("dOutB", NativeTensor::WrapOptional(env, g.d_out_b));
+  return out;
+}
+
+}  // namespace
+
+void RegisterVaeOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("exp", Napi::Function::New(env, Safe<Exp>, "exp"));
+  exports.Set("gaussianKl", Napi::Function::New(env, Safe<GaussianKl>, "gaussianKl"));
+  exports.Set("gaussianKlBackward", Napi::Function::New(env, Safe<GaussianKlBackward>, "gaussianKlBackward"));
+  exports.Set("decodePick", Napi::Function::New(env, Safe<DecodePick>, "decodePick"));
+  exports.Set("decodeForward", Napi::Function::New(env, Safe<DecodeForward>, "decodeForward"));
+  exports.Set("decodeBackward", Napi::Function::New(env, Safe<DecodeBackward>, "decodeBackward"));
+}
+
+}  // namespace rnnlm::bindings
