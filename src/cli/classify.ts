@@ -16,6 +16,7 @@ import { renderConfusionHeatmap } from '../plot/heatmap.js';
 import { createProgress } from '../train/progress.js';
 import { METRICS_FILE } from '../train/metrics.js';
 import { nonNegativeInteger, numberIn, oneOf, positiveInteger, positiveNumber, UsageError } from './errors.js';
+import { whileInterruptible } from './interrupt.js';
 
 const DEVICES = ['auto', 'cpu', 'cuda'] as const;
 
@@ -133,16 +134,9 @@ Examples:
       };
       const runDir = flags.out ?? defaultRunDir();
       const trainer = ClassifierTrainer.create(options, runDir);
-      const controller = new AbortController();
-      const onSigint = (): void => {
-        if (controller.signal.aborted) return;
-        process.stderr.write('\nrnnlm: interrupted; saving the last checkpoint\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
       try {
         const json = flags.json === true;
-        const summary = await trainer.run({ reporter: cliReporter(json, trainer.options.epochs), signal: controller.signal });
+        const summary = await whileInterruptible((signal) => trainer.run({ reporter: cliReporter(json, trainer.options.epochs), signal }));
         if (json) {
           writeJson({ event: 'summary', ...summary });
         } else {
@@ -152,9 +146,7 @@ Examples:
           process.stdout.write(`evaluate with: rnnlm classify eval -c ${runDir} --data ${join(runDir, 'test.csv')}\n`);
           process.stdout.write(`predict with:  rnnlm classify predict -c ${runDir} "some text" --top 3\n`);
         }
-        if (summary.status === 'interrupted') process.exitCode = 130;
       } finally {
-        process.off('SIGINT', onSigint);
         trainer.dispose();
       }
     });

@@ -7,6 +7,7 @@ import { OPTIMIZER_KINDS, type LmTrainOptions } from '../train/lm_options.js';
 import { createProgress } from '../train/progress.js';
 import { SCHEDULE_KINDS } from '../train/schedule.js';
 import { nonNegativeInteger, numberIn, oneOf, positiveInteger, positiveNumber } from './errors.js';
+import { whileInterruptible } from './interrupt.js';
 
 const DEVICES = ['auto', 'cpu', 'cuda'] as const;
 
@@ -156,16 +157,9 @@ Examples:
       if (given.steps !== undefined && given.epochs === undefined) given.epochs = null;
       if (given.epochs !== undefined && given.steps === undefined) given.steps = null;
       const trainer = flags.resume !== undefined ? LanguageModelTrainer.resume(flags.resume, given) : LanguageModelTrainer.create(given, flags.out ?? defaultRunDir());
-      const controller = new AbortController();
-      const onSigint = (): void => {
-        if (controller.signal.aborted) return;
-        process.stderr.write('\nrnnlm: interrupted; saving the last checkpoint after this step\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
       try {
         const reporter = cliReporter(flags.json === true);
-        const summary = await trainer.run({ reporter, signal: controller.signal });
+        const summary = await whileInterruptible((signal) => trainer.run({ reporter, signal }));
         if (flags.json === true) {
           process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
         } else {
@@ -173,9 +167,7 @@ Examples:
           process.stdout.write(`${summary.status} at step ${summary.step}${best}\n`);
           process.stdout.write(summary.status === 'interrupted' ? `continue with: rnnlm train --resume ${trainer.runDir}\n` : `sample with:   rnnlm sample -c ${trainer.runDir}\n`);
         }
-        if (summary.status === 'interrupted') process.exitCode = 130;
       } finally {
-        process.off('SIGINT', onSigint);
         trainer.dispose();
       }
     });
