@@ -9,6 +9,7 @@ import { infoCommand } from './info.js';
 import { plotCommand } from './plot.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
+import { vaeCommand } from './vae.js';
 
 const program = new Command()
   .name('rnnlm')
@@ -20,6 +21,7 @@ program.addCommand(trainCommand());
 program.addCommand(sampleCommand());
 program.addCommand(evalCommand());
 program.addCommand(plotCommand());
+program.addCommand(vaeCommand());
 program.addCommand(classifyCommand());
 program.addCommand(benchCommand());
 program.addCommand(infoCommand());

@@ -1,0 +1,52 @@
+// The sentences of a VAE training run: read (a file in the lines or text format, or the bundled
+// book), split into training and validation sentences, the vocabulary built from the training
+// sentences alone, and every sentence turned into word ids.
+import { basename } from 'node:path';
+import { rnnlmError } from '../errors.js';
+import type { VaeTrainOptions } from './options.js';
+import { defaultSentences, readSentences, type SentenceFormat } from './sentences.js';
+import { SentenceVocab } from './vocab.js';
+
+export interface VaeData {
+  vocab: SentenceVocab;
+  train: Int32Array[];
+  valid: Int32Array[];
+  format: SentenceFormat;
+  /** Where the sentences came from, for messages. */
+  source: string;
+}
+
+export function loadVaeData(o: VaeTrainOptions): VaeData {
+  let trainWords: string[][];
+  let validWords: string[][];
+  let format: SentenceFormat;
+  let source: string;
+  if (o.data === null) {
+    format = o.format ?? 'text';
+    const corpus = defaultSentences();
+    trainWords = corpus.sentences;
+    source = `${corpus.name} (bundled)`;
+  } else {
+    format = o.format ?? 'lines';
+    trainWords = readSentences(o.data, format);
+    source = basename(o.data);
+  }
+  if (o.valid !== null) {
+    validWords = readSentences(o.valid, format);
+  } else {
+    const held = Math.max(1, Math.round(trainWords.length * o.validFraction));
+    if (held >= trainWords.length) {
+      throw rnnlmError('ERR_RNNLM_DATA', `${source}: ${trainWords.length} sentence(s) are too few to hold out ${Math.round(o.validFraction * 100)}% for validation; pass --valid FILE`);
+    }
+    validWords = trainWords.slice(trainWords.length - held);
+    trainWords = trainWords.slice(0, trainWords.length - held);
+  }
+  const vocab = SentenceVocab.fromSentences(trainWords, { minCount: o.minCount });
+  return {
+    vocab,
+    train: trainWords.map((s) => vocab.encode(s)),
+    valid: validWords.map((s) => vocab.encode(s)),
+    format,
+    source,
+  };
+}
