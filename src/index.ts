@@ -93,4 +93,4 @@ export * from './classify/index.js';
 export { SequenceClassifier, type SequenceClassifierConfig, type SequenceClassifierOptions } from './models/sequence_classifier.js';
 export { saveClassifier, loadClassifier, type LoadedClassifier } from './checkpoint/classifier_checkpoint.js';
 export { renderConfusionHeatmap } from './plot/heatmap.js';
-export { SentenceVAE, type SentenceVAEConfig, type SentenceVAEOptions, type VaeForward } from './models/sentence_vae.js';
+export { SentenceVAE, type SentenceVAEConfig, type SentenceVAEOptions } from './models/sentence_vae.js';
