@@ -76,7 +76,7 @@ export interface VaeForwardOptions {
   generator?: Generator;
 }
 
-export interface VaeOutput {
+export interface VaeForward {
   /** 0-d: summed negative log-likelihood of every target token (w_1..w_n <eos>). */
   nll: Tensor;
   /** 0-d: summed KL(q(z|x) || N(0, I)) over the sentences (0 for the LM baseline). */
@@ -250,7 +250,7 @@ export class SentenceVAE extends Module {
    * Scores sentences (word ids without specials, any lengths >= 0; longer ones are cut to
    * maxLength - 1 words). In training mode word dropout and embedding dropout apply.
    */
-  forward(sentences: readonly ArrayLike<number>[], options: VaeForwardOptions = {}): VaeOutput {
+  forward(sentences: readonly ArrayLike<number>[], options: VaeForwardOptions = {}): VaeForward {
     if (sentences.length === 0) throw rnnlmError('ERR_RNNLM_ARGUMENT', 'SentenceVAE.forward: no sentences');
     const ratio = options.teacherForcing ?? 1;
     if (!(ratio >= 0 && ratio <= 1)) throw rnnlmError('ERR_RNNLM_ARGUMENT', `teacherForcing must be in [0, 1], got ${ratio}`);
