@@ -325,9 +325,12 @@ export function backward(root: Tensor, grad: Tensor | null = null): void {
         let g = inputGrads[i] ?? null;
         if (e === null) continue;
         if (g !== null) {
-          // The same tensor returned for two inputs (e.g. add): each slot must own its storage.
-          if (routed.has(g)) g = cloneOwned(g);
-          routed.add(g);
+          // The same tensor returned for two inputs (e.g. add): each slot must own its storage,
+          // and a slot may consume what it is given, so the copies go out before the original.
+          const original = g;
+          const usedLater = inputGrads.some((h, j) => j > i && h === original && (edges[j] ?? null) !== null);
+          if (usedLater) g = cloneOwned(original);
+          else routed.add(original);
           if ('leaf' in e) {
             accumulateLeaf(e.leaf, g);
           } else {
