@@ -66,6 +66,19 @@ test('a tensor used twice (x*x, add(x, x)) gets both contributions', () => {
   x.dispose();
 });
 
+test('one gradient routed to two inputs survives the first input consuming it (x.grad already set)', () => {
+  // add() hands the same gradient tensor to both inputs; accumulating into x's existing .grad
+  // disposes the tensor it was given, so y's share must not be a copy made after that.
+  const x = leaf([1, 2], [2]);
+  const y = leaf([3, 4], [2]);
+  x.grad = ones([2]);
+  tidy(() => sumAll(scale(add(x, y), 3)).backward());
+  close(x.grad!.toArray(), [4, 4]);
+  close(y.grad!.toArray(), [3, 3]);
+  x.dispose();
+  y.dispose();
+});
+
 test('backward with an explicit gradient and through reshape', () => {
   const x = leaf([1, 2, 3, 4, 5, 6], [2, 3]);
   tidy(() => {
