@@ -15,7 +15,7 @@ import { Generator } from '../random.js';
 import { tidy, type Device, type Tensor } from '../tensor.js';
 import { SentenceVocab } from '../vae/vocab.js';
 import { SENTENCE_FORMATS, type SentenceFormat } from '../vae/sentences.js';
-import { CONFIG_FILE, MODEL_FILE, VOCAB_FILE, readCheckpoint, resolveCheckpointDir, saveCheckpoint } from './checkpoint.js';
+import { CONFIG_FILE, MODEL_FILE, VOCAB_FILE, readCheckpoint, resolveCheckpointDir, saveCheckpoint, type CheckpointContents } from './checkpoint.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, type CheckpointConfig } from './config.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import { fromSafeTensor, toSafeTensor } from './tensors.js';
@@ -165,13 +165,16 @@ export function sentenceVaeWeightShapes(config: SentenceVaeCheckpointConfig): Ma
   return out;
 }
 
-/** Writes `model` with its vocabulary as a checkpoint folder (atomically; see saveCheckpoint). */
-export function saveSentenceVae(dir: string, model: SentenceVAE, vocab: SentenceVocab, format: SentenceFormat): void {
+/**
+ * Writes `model` with its vocabulary as a checkpoint folder (atomically; see saveCheckpoint), and
+ * with `trainer` the state a resumed run needs (trainer.json, optimizer.safetensors).
+ */
+export function saveSentenceVae(dir: string, model: SentenceVAE, vocab: SentenceVocab, format: SentenceFormat, trainer?: CheckpointContents['trainer']): void {
   const config = sentenceVaeConfig(model.config, format);
   const weights = new Map<string, SafeTensor>();
   for (const [name, t] of model.stateDict()) weights.set(name, toSafeTensor(t));
   checkWeights(weights, sentenceVaeWeightShapes(config), `saveSentenceVae(${dir})`, 'ERR_RNNLM_ARGUMENT', false);
-  saveCheckpoint(dir, { config, vocab: vocab.toJSON(), weights });
+  saveCheckpoint(dir, { config, vocab: vocab.toJSON(), weights, ...(trainer === undefined ? {} : { trainer }) });
 }
 
 export interface LoadSentenceVaeOptions {

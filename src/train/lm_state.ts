@@ -5,10 +5,11 @@
 import { rnnlmError } from '../errors.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import type { LanguageModel, LanguageModelState } from '../models/language_model.js';
-import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator, GeneratorState } from '../random.js';
 import { fromFloat32Array, type Device, type Tensor } from '../tensor.js';
 import { checkLmOptions, LM_DEFAULTS, type LmTrainOptions } from './lm_options.js';
+import { isSavedOptimizer, optimizerStateDict, snapshotOptimizer, type SavedOptimizer } from './optimizer_state.js';
 
 /** Where a run stands, in plain numbers. */
 export interface LmTrainerState {
@@ -32,7 +33,7 @@ interface SavedTrainer {
   options: LmTrainOptions;
   state: LmTrainerState;
   generator: GeneratorState;
-  optimizer: { name: string; hyperparameters: Record<string, number | boolean>; steps: (number | null)[] };
+  optimizer: SavedOptimizer;
   /** Whether optimizer.safetensors holds carried.h (and carried.c). */
   carried: boolean;
 }
@@ -42,8 +43,6 @@ export interface TrainerSnapshot {
   tensors: Map<string, Tensor>;
 }
 
-const bufferName = (index: number, name: string): string => `optimizer.${index}.${name}`;
-
 /** The JSON and tensors to save; the tensors are the live ones (save them, do not dispose). */
 export function snapshotTrainerState(
   options: LmTrainOptions,
@@ -52,11 +51,8 @@ export function snapshotTrainerState(
   generator: Generator,
   carried: LanguageModelState | null,
 ): TrainerSnapshot {
-  const dict = optimizer.stateDict();
   const tensors = new Map<string, Tensor>();
-  dict.state.forEach((s, i) => {
-    if (s !== null) for (const [name, t] of Object.entries(s.buffers)) tensors.set(bufferName(i, name), t);
-  });
+  const savedOptimizer = snapshotOptimizer(optimizer, tensors);
   if (carried !== null) {
     tensors.set('carried.h', carried.h);
     if (carried.c !== null) tensors.set('carried.c', carried.c);
@@ -68,7 +64,7 @@ export function snapshotTrainerState(
       options: { ...options },
       state: { ...state, best: state.best === null ? null : { ...state.best } },
       generator: generator.getState(),
-      optimizer: { name: dict.optimizer, hyperparameters: { ...dict.hyperparameters }, steps: dict.state.map((s) => (s === null ? null : s.step)) },
+      optimizer: savedOptimizer,
       carried: carried !== null,
     },
     tensors,
@@ -93,7 +89,7 @@ function savedTrainer(json: unknown, source: string): SavedTrainer {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) corrupt(source, `field state.${key} is ${JSON.stringify(v)}`);
   }
   if (typeof state.fingerprint !== 'string') corrupt(source, 'has no data fingerprint');
-  if (!isRecord(json.optimizer) || !Array.isArray(json.optimizer.steps) || !isRecord(json.optimizer.hyperparameters)) corrupt(source, 'has no optimizer record');
+  if (!isSavedOptimizer(json.optimizer)) corrupt(source, 'has no optimizer record');
   if (!isRecord(json.generator)) corrupt(source, 'has no generator state');
   return json as unknown as SavedTrainer;
 }
@@ -149,18 +145,7 @@ export function restoreTrainerState(
   try {
     const weights = new Map<string, Tensor>();
     for (const [name, t] of checkpoint.weights) weights.set(name, make(t, name));
-    const steps = saved.optimizer.steps;
-    const dict: OptimizerStateDict = {
-      optimizer: saved.optimizer.name,
-      hyperparameters: saved.optimizer.hyperparameters,
-      state: steps.map((step, i) => {
-        if (step === null) return null;
-        const buffers: Record<string, Tensor> = {};
-        const prefix = `optimizer.${i}.`;
-        for (const [name, t] of tensors) if (name.startsWith(prefix)) buffers[name.slice(prefix.length)] = make(t, name);
-        return { step, buffers };
-      }),
-    };
+    const dict = optimizerStateDict(saved.optimizer, tensors, make);
     let carried: LanguageModelState | null = null;
     if (saved.carried) {
       const h = tensors.get('carried.h');

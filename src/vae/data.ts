@@ -3,6 +3,7 @@
 // sentences alone, and every sentence turned into word ids.
 import { basename } from 'node:path';
 import { rnnlmError } from '../errors.js';
+import { fingerprint } from '../train/lm_data.js';
 import type { VaeTrainOptions } from './options.js';
 import { defaultSentences, readSentences, type SentenceFormat } from './sentences.js';
 import { SentenceVocab } from './vocab.js';
@@ -14,9 +15,28 @@ export interface VaeData {
   format: SentenceFormat;
   /** Where the sentences came from, for messages. */
   source: string;
+  /** Of every sentence's ids, in order (train, then valid): equal data, equal fingerprint. */
+  fingerprint: string;
 }
 
-export function loadVaeData(o: VaeTrainOptions): VaeData {
+function concatenated(sentences: readonly Int32Array[]): Int32Array[] {
+  const total = sentences.reduce((n, s) => n + s.length, 0);
+  const ids = new Int32Array(total);
+  const lengths = new Int32Array(sentences.length);
+  let at = 0;
+  sentences.forEach((s, i) => {
+    ids.set(s, at);
+    at += s.length;
+    lengths[i] = s.length;
+  });
+  return [ids, lengths];
+}
+
+/**
+ * Reads the run's sentences. With `vocab` (a resumed run) they are encoded with it; otherwise the
+ * vocabulary is built from the training sentences alone.
+ */
+export function loadVaeData(o: VaeTrainOptions, vocab: SentenceVocab | null = null): VaeData {
   let trainWords: string[][];
   let validWords: string[][];
   let format: SentenceFormat;
@@ -41,12 +61,8 @@ export function loadVaeData(o: VaeTrainOptions): VaeData {
     validWords = trainWords.slice(trainWords.length - held);
     trainWords = trainWords.slice(0, trainWords.length - held);
   }
-  const vocab = SentenceVocab.fromSentences(trainWords, { minCount: o.minCount });
-  return {
-    vocab,
-    train: trainWords.map((s) => vocab.encode(s)),
-    valid: validWords.map((s) => vocab.encode(s)),
-    format,
-    source,
-  };
+  const v = vocab ?? SentenceVocab.fromSentences(trainWords, { minCount: o.minCount });
+  const train = trainWords.map((s) => v.encode(s));
+  const valid = validWords.map((s) => v.encode(s));
+  return { vocab: v, train, valid, format, source, fingerprint: fingerprint(...concatenated(train), ...concatenated(valid)) };
 }

@@ -5,11 +5,13 @@
 // the lowest validation negative ELBO (NLL + KL, the true bound, whatever the KL weight).
 // Metrics: 'train_steps' every logEvery steps, and per epoch 'train' and 'valid', each
 // {split, step, epoch, elbo, nll, kl, kl_weight} with the terms summed per sentence and
-// averaged over sentences. There is no exact resume: RUN/last holds weights only.
+// averaged over sentences. RUN/last also holds the trainer state (Adam's moments, the position
+// within the epoch, the generator's offset), so a run stopped by Ctrl-C resumes bit for bit.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { backward } from '../autograd.js';
+import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { saveSentenceVae } from '../checkpoint/vae_checkpoint.js';
 import { rnnlmError } from '../errors.js';
 import * as F from '../functional.js';
@@ -24,9 +26,17 @@ import { trainingBatches } from './batches.js';
 import { loadVaeData, type VaeData } from './data.js';
 import { evaluateVae, type VaeScore } from './evaluate.js';
 import { VAE_DEFAULTS, checkVaeOptions, type VaeTrainOptions } from './options.js';
+import { emptySums, restoreVaeTrainer, savedVaeOptions, snapshotVaeTrainer, type VaeSums, type VaeTrainerState } from './trainer_state.js';
+import { SentenceVocab } from './vocab.js';
+
+/** What `resume` may change: the length of the run, how it reports, where it runs. */
+export const VAE_RESUMABLE_KEYS = ['epochs', 'logEvery', 'device'] as const;
 
 export interface VaeStartInfo {
   runDir: string;
+  /** Continuing a saved run (from `step`). */
+  resumed: boolean;
+  step: number;
   source: string;
   trainSentences: number;
   validSentences: number;
@@ -103,8 +113,12 @@ export class SentenceVaeTrainer {
   readonly device: Device;
   readonly #deviceNote: string | null;
   readonly #optimizer: Adam;
+  /** The model's: word and embedding dropout, z's noise. Its offset is part of the saved state. */
+  readonly #generator: Generator;
+  readonly #resumed: boolean;
+  #state: VaeTrainerState;
 
-  private constructor(runDir: string, options: VaeTrainOptions, data: VaeData) {
+  private constructor(runDir: string, options: VaeTrainOptions, data: VaeData, resumed: boolean) {
     this.runDir = runDir;
     this.options = Object.freeze({ ...options });
     this.data = data;
@@ -127,10 +141,25 @@ export class SentenceVaeTrainer {
         specials: { ...v.specials },
         decoderOnly: options.decoderOnly,
       },
-      { generator: new Generator(options.seed) },
+      { generator: (this.#generator = new Generator(options.seed)) },
     );
     if (this.device !== 'cpu') this.model.to(this.device);
     this.#optimizer = new Adam(this.model.parameters(), { lr: options.lr });
+    this.#resumed = resumed;
+    this.#state = {
+      step: 0,
+      epoch: 1,
+      batch: 0,
+      epochSums: emptySums(),
+      window: emptySums(),
+      epochSeconds: 0,
+      trainSeconds: 0,
+      elapsed: 0,
+      epochsDone: 0,
+      best: null,
+      lastValid: null,
+      fingerprint: data.fingerprint,
+    };
   }
 
   /** A new run in `runDir` (it must not already hold a run). */
@@ -144,9 +173,47 @@ export class SentenceVaeTrainer {
     checkVaeOptions(full);
     const dir = resolve(runDir);
     if (existsSync(join(dir, 'last')) || existsSync(join(dir, 'metrics.jsonl'))) {
-      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run; choose another --out`);
+      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
     }
-    return new SentenceVaeTrainer(dir, full, loadVaeData(full));
+    return new SentenceVaeTrainer(dir, full, loadVaeData(full), false);
+  }
+
+  /**
+   * Continues the run in `runDir` from its last checkpoint, bit for bit. `overrides` may change
+   * only VAE_RESUMABLE_KEYS (e.g. more epochs); anything else must equal the saved options.
+   */
+  static resume(runDir: string, overrides: Partial<VaeTrainOptions> = {}): SentenceVaeTrainer {
+    const dir = resolve(runDir);
+    const last = join(dir, 'last');
+    const checkpoint = readCheckpoint(last, { kind: 'sentence_vae', requireTrainer: true });
+    const saved = savedVaeOptions(checkpoint.trainer!.state, last);
+    const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<VaeTrainOptions>;
+    for (const key of ['data', 'valid'] as const) if (typeof given[key] === 'string') given[key] = resolve(given[key]);
+    for (const key of Object.keys(given) as (keyof VaeTrainOptions)[]) {
+      if (!(VAE_RESUMABLE_KEYS as readonly string[]).includes(key) && given[key] !== saved[key]) {
+        throw rnnlmError('ERR_RNNLM_ARGUMENT', `--resume continues the saved run; '${key}' cannot change (only ${VAE_RESUMABLE_KEYS.join(', ')} can)`);
+      }
+    }
+    const options: VaeTrainOptions = { ...saved, ...given };
+    checkVaeOptions(options);
+    const vocab = SentenceVocab.fromJSON(checkpoint.vocab, join(last, 'vocab.json'));
+    const trainer = new SentenceVaeTrainer(dir, options, loadVaeData(options, vocab), true);
+    try {
+      const state = restoreVaeTrainer(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, last);
+      if (state.fingerprint !== trainer.data.fingerprint) {
+        throw rnnlmError('ERR_RNNLM_DATA', `the sentences differ from those the run in ${dir} was trained on (fingerprint ${trainer.data.fingerprint}, saved ${state.fingerprint}); resume needs the same files`);
+      }
+      trainer.#state = state;
+    } catch (error) {
+      trainer.dispose();
+      throw error;
+    }
+    return trainer;
+  }
+
+  /** Optimizer steps taken so far. */
+  get step(): number {
+    return this.#state.step;
   }
 
   get stepsPerEpoch(): number {
@@ -163,10 +230,13 @@ export class SentenceVaeTrainer {
     const reporter = runOptions.reporter ?? silent;
     const o = this.options;
     const anneal = { kind: o.anneal, k: o.k, x0: o.x0 };
+    const s = this.#state;
     mkdirSync(this.runDir, { recursive: true });
     const metrics = new MetricsWriter(this.runDir);
     reporter.start({
       runDir: this.runDir,
+      resumed: this.#resumed,
+      step: s.step,
       source: this.data.source,
       trainSentences: this.data.train.length,
       validSentences: this.data.valid.length,
@@ -179,85 +249,92 @@ export class SentenceVaeTrainer {
     });
     const params = this.model.parameters();
     let status: VaeTrainSummary['status'] = 'finished';
-    let step = 0;
-    let epochsDone = 0;
-    let trainSeconds = 0;
-    let bestElbo = Infinity;
-    let bestEpoch: number | null = null;
-    let lastValid: VaeTrainSummary['valid'] = null;
-    const started = performance.now();
+    const runStart = performance.now();
+    const elapsedAtStart = s.elapsed;
+    const elapsed = (): number => elapsedAtStart + (performance.now() - runStart) / 1000;
     try {
-      for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      while (s.epoch <= o.epochs) {
         this.model.train();
-        const epochStart = performance.now();
-        const sums = { nll: 0, kl: 0, sentences: 0 };
-        const window = { nll: 0, kl: 0, sentences: 0, steps: 0 };
-        for (const batch of trainingBatches(this.data.train.length, o.batch, o.seed, epoch)) {
+        const batches = trainingBatches(this.data.train.length, o.batch, o.seed, s.epoch);
+        let lap = performance.now();
+        const clock = (): void => {
+          const now = performance.now();
+          s.epochSeconds += (now - lap) / 1000;
+          lap = now;
+        };
+        for (; s.batch < batches.length; s.batch++) {
           if (runOptions.signal?.aborted === true) {
             status = 'interrupted';
             break;
           }
-          const weight = klWeight(anneal, step);
+          const batch = batches[s.batch]!;
+          const weight = klWeight(anneal, s.step);
           const t0 = performance.now();
-          const r = this.#trainStep(batch.map((i) => this.data.train[i]!), weight, params, step);
-          step += 1;
-          sums.nll += r.nll;
-          sums.kl += r.kl;
-          sums.sentences += batch.length;
-          window.nll += r.nll;
-          window.kl += r.kl;
-          window.sentences += batch.length;
-          window.steps += 1;
-          const n = batch.length;
-          reporter.step({ step, epoch, loss: r.loss, nll: r.nll / n, kl: r.kl / n, klWeight: weight, tokensPerSec: (r.tokens * 1000) / Math.max(1e-6, performance.now() - t0) });
-          if (window.steps === o.logEvery) {
-            this.#writeWindow(metrics, window, step, epoch, weight, started);
-            window.nll = window.kl = window.sentences = window.steps = 0;
+          const r = this.#trainStep(batch.map((i) => this.data.train[i]!), weight, params, s.step);
+          s.step += 1;
+          for (const sums of [s.epochSums, s.window]) {
+            sums.nll += r.nll;
+            sums.kl += r.kl;
+            sums.sentences += batch.length;
+            sums.steps += 1;
           }
+          const n = batch.length;
+          reporter.step({ step: s.step, epoch: s.epoch, loss: r.loss, nll: r.nll / n, kl: r.kl / n, klWeight: weight, tokensPerSec: (r.tokens * 1000) / Math.max(1e-6, performance.now() - t0) });
+          if (s.window.steps === o.logEvery) this.#writeWindow(metrics, weight, elapsed());
           // Lets a Ctrl-C handler run between steps.
           await yieldToEventLoop();
         }
-        const epochSeconds = (performance.now() - epochStart) / 1000;
-        trainSeconds += epochSeconds;
-        if (window.steps > 0) this.#writeWindow(metrics, window, step, epoch, klWeight(anneal, Math.max(0, step - 1)), started);
+        clock();
         if (status === 'interrupted') break;
-        const weight = klWeight(anneal, step);
+        if (s.window.steps > 0) this.#writeWindow(metrics, klWeight(anneal, Math.max(0, s.step - 1)), elapsed());
+        const weight = klWeight(anneal, s.step);
         const validStart = performance.now();
         const score = this.validationScore();
         const validSeconds = (performance.now() - validStart) / 1000;
-        if (!Number.isFinite(score.elbo)) throw this.#diverged(`the validation negative ELBO is ${score.elbo} after epoch ${epoch}`);
-        const n = Math.max(1, sums.sentences);
-        const train = { elbo: (sums.nll + sums.kl) / n, nll: sums.nll / n, kl: sums.kl / n };
+        if (!Number.isFinite(score.elbo)) throw this.#diverged(`the validation negative ELBO is ${score.elbo} after epoch ${s.epoch}`);
+        const n = Math.max(1, s.epochSums.sentences);
+        const train = { elbo: (s.epochSums.nll + s.epochSums.kl) / n, nll: s.epochSums.nll / n, kl: s.epochSums.kl / n };
         const valid = { elbo: score.elbo, nll: score.nll, kl: score.kl, ppl: score.ppl };
-        const time = Number(((performance.now() - started) / 1000).toFixed(3));
-        metrics.write({ split: 'train', step, epoch, ...train, kl_weight: weight, time });
-        metrics.write({ split: 'valid', step, epoch, ...valid, kl_weight: weight, time });
-        const best = score.elbo < bestElbo;
+        const time = Number(elapsed().toFixed(3));
+        metrics.write({ split: 'train', step: s.step, epoch: s.epoch, ...train, kl_weight: weight, time });
+        metrics.write({ split: 'valid', step: s.step, epoch: s.epoch, ...valid, kl_weight: weight, time });
+        const best = s.best === null || score.elbo < s.best.elbo;
         if (best) {
-          bestElbo = score.elbo;
-          bestEpoch = epoch;
+          s.best = { elbo: score.elbo, epoch: s.epoch };
           this.#save('best');
         }
+        const epochSeconds = s.epochSeconds;
+        const epoch = s.epoch;
+        s.trainSeconds += epochSeconds;
+        s.epochsDone = epoch;
+        s.lastValid = valid;
+        // RUN/last says "the next epoch, from its first batch".
+        s.epoch += 1;
+        s.batch = 0;
+        s.epochSums = emptySums();
+        s.epochSeconds = 0;
+        s.elapsed = elapsed();
         this.#save('last');
-        epochsDone = epoch;
-        lastValid = valid;
-        const samples = this.model.sample(3, { generator: new Generator(o.seed + epoch) }).sentences.map((s) => this.data.vocab.decode(s));
-        reporter.epoch({ epoch, step, klWeight: weight, train, valid, best, samples, trainSeconds: epochSeconds, validSeconds });
+        const samples = this.model.sample(3, { generator: new Generator(o.seed + epoch) }).sentences.map((w) => this.data.vocab.decode(w));
+        reporter.epoch({ epoch, step: s.step, klWeight: weight, train, valid, best, samples, trainSeconds: epochSeconds, validSeconds });
       }
-      if (status === 'interrupted' && epochsDone < o.epochs) this.#save('last');
+      if (status === 'interrupted') {
+        s.elapsed = elapsed();
+        this.#save('last');
+      }
     } finally {
       metrics.close();
       reporter.stop();
     }
     return {
       status,
-      step,
-      epochs: epochsDone,
-      valid: lastValid,
-      bestEpoch,
-      trainSeconds,
+      step: s.step,
+      epochs: s.epochsDone,
+      valid: s.lastValid,
+      bestEpoch: s.best?.epoch ?? null,
+      trainSeconds: s.trainSeconds + (status === 'interrupted' ? s.epochSeconds : 0),
       lastCheckpoint: join(this.runDir, 'last'),
-      bestCheckpoint: bestEpoch === null ? null : join(this.runDir, 'best'),
+      bestCheckpoint: s.best === null ? null : join(this.runDir, 'best'),
     };
   }
 
@@ -288,18 +365,20 @@ export class SentenceVaeTrainer {
     return r;
   }
 
-  #writeWindow(metrics: MetricsWriter, w: { nll: number; kl: number; sentences: number }, step: number, epoch: number, weight: number, started: number): void {
+  #writeWindow(metrics: MetricsWriter, weight: number, time: number): void {
+    const w = this.#state.window;
     const n = Math.max(1, w.sentences);
     metrics.write({
       split: 'train_steps',
-      step,
-      epoch,
+      step: this.#state.step,
+      epoch: this.#state.epoch,
       elbo: (w.nll + w.kl) / n,
       nll: w.nll / n,
       kl: w.kl / n,
       kl_weight: weight,
-      time: Number(((performance.now() - started) / 1000).toFixed(3)),
+      time: Number(time.toFixed(3)),
     });
+    this.#state.window = emptySums();
   }
 
   #diverged(what: string): Error {
@@ -309,7 +388,8 @@ export class SentenceVaeTrainer {
   }
 
   #save(which: 'last' | 'best'): void {
-    saveSentenceVae(join(this.runDir, which), this.model, this.data.vocab, this.data.format);
+    const trainer = which === 'last' ? snapshotVaeTrainer(this.options, this.#state, this.#optimizer, this.#generator) : undefined;
+    saveSentenceVae(join(this.runDir, which), this.model, this.data.vocab, this.data.format, trainer);
   }
 
   dispose(): void {
