@@ -1,7 +1,6 @@
 // `rnnlm vae` end to end on a small generated set of sentences: train (metrics with the VAE
 // terms per split, checkpoints, plot), sample, interpolate, reconstruct and eval, and the errors
-// a user meets first. The command runs through test/fixtures/vae/cli.ts, which registers only
-// the vae command (main.ts registers it for users).
+// a user meets first, and an exact --resume. The command runs from source (src/cli/main.ts).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { plotRun } from '../src/plot/curves.js';
 import { readMetrics } from '../src/train/metrics.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const entry = join(root, 'test', 'fixtures', 'vae', 'cli.ts');
+const entry = join(root, 'src', 'cli', 'main.ts');
 const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const work = mkdtempSync(join(tmpdir(), 'rnnlm-vae-cli-'));
 
@@ -141,6 +140,26 @@ test('the LM baseline trains and samples with --decoder-only', () => {
   assert.match(rec.stderr, /LM baseline/);
 });
 
+test('vae train --resume continues a finished run to more epochs, bit for bit', () => {
+  const straight = vae('train', ...small, '--word-dropout', '0.2', '--out', 'straight', '--json');
+  assert.is(straight.status, 0, straight.stderr);
+  const first = vae('train', ...small, '--word-dropout', '0.2', '--epochs', '1', '--out', 'halves', '--json');
+  assert.is(first.status, 0, first.stderr);
+  assert.ok(existsSync(join(work, 'halves', 'last', 'trainer.json')), 'last/ holds the trainer state');
+  const changed = vae('train', '--resume', 'halves', '--lr', '0.01');
+  assert.is(changed.status, 1);
+  assert.match(changed.stderr, /'lr' cannot change/);
+  const second = vae('train', '--resume', 'halves', '--epochs', '2', '--json');
+  assert.is(second.status, 0, second.stderr);
+  const summary = jsonLines(second.stdout).find((e) => e.event === 'summary') as Record<string, any>;
+  assert.is(summary.step, 2 * Math.ceil(200 / 16));
+  for (const f of ['model.safetensors', 'optimizer.safetensors']) {
+    assert.ok(readFileSync(join(work, 'halves', 'last', f)).equals(readFileSync(join(work, 'straight', 'last', f))), `last/${f} equals the straight run's`);
+  }
+  const valid = (run: string): unknown[] => readMetrics(join(work, run)).filter((m) => m.split !== 'train_steps').map(({ time: _time, ...m }) => m);
+  assert.equal(valid('halves'), valid('straight'));
+});
+
 test('errors name the problem', () => {
   const missing = vae('train', '--data', join(work, 'nope.txt'), '--out', 'x');
   assert.is(missing.status, 1);
@@ -148,6 +167,9 @@ test('errors name the problem', () => {
   const flag = vae('train', '--anneal', 'cosine');
   assert.is(flag.status, 2);
   assert.match(flag.stderr, /--anneal must be one of logistic, linear, none/);
+  const both = vae('sample', '-c', 'run', '--greedy', '-t', '0.5');
+  assert.ok(both.status !== 0);
+  assert.match(both.stderr, /'--greedy' cannot be used with option '-t, --temperature/);
   const again = vae('train', ...small, '--out', 'run');
   assert.is(again.status, 1);
   assert.match(again.stderr, /already holds a run/);

@@ -5,16 +5,18 @@
 # scored on ptb.valid.txt with `vae eval` (z drawn from q(z|x), and z = the mean).
 #
 # Usage: scripts/quality/vae_quality.sh OUT_DIR [RUN...]
-#   RUN: default lm no-anneal no-dropout fast-no-dropout fast-word-dropout fast-default (default: all)
-# RNNLM (the command) defaults to the vae entry point run from source with tsx.
+#   RUN: default lm no-anneal no-dropout fast-no-dropout fast-word-dropout fast-default
+#        none-no-dropout none-word-dropout fast-no-dropout-long (default: all)
+# RNNLM (the command) defaults to the built CLI (dist/cli/main.js, from `npm install`).
 set -euo pipefail
 out=${1:?usage: vae_quality.sh OUT_DIR [RUN...]}
 shift
 runs=("$@")
-[ ${#runs[@]} -eq 0 ] && runs=(default lm no-anneal no-dropout fast-no-dropout fast-word-dropout fast-default)
+[ ${#runs[@]} -eq 0 ] && runs=(default lm no-anneal no-dropout fast-no-dropout fast-word-dropout fast-default
+  none-no-dropout none-word-dropout fast-no-dropout-long)
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=${PTB:-$root/../shared/data/ptb}
-rnnlm=${RNNLM:-"npx tsx $root/test/fixtures/vae/cli.ts"}
+rnnlm=${RNNLM:-"node $root/dist/cli/main.js"}
 mkdir -p "$out"
 ptb=(--data "$data/ptb.train.txt" --valid "$data/ptb.valid.txt")
 # Annealing fast enough that the KL weight reaches 1 within the first epoch (1315 steps), so
@@ -30,6 +32,11 @@ for run in "${runs[@]}"; do
     fast-no-dropout) flags=(--epochs 2 "${fast[@]}" --embedding-dropout 0 --word-dropout 0) ;;
     fast-word-dropout) flags=(--epochs 2 "${fast[@]}" --embedding-dropout 0 --word-dropout 0.5) ;;
     fast-default) flags=(--epochs 2 "${fast[@]}") ;;
+    # The 2x2 grid's other half: no annealing (weight 1 from step 1), word dropout 0 or 0.5.
+    none-no-dropout) flags=(--epochs 2 --anneal none --embedding-dropout 0 --word-dropout 0) ;;
+    none-word-dropout) flags=(--epochs 2 --anneal none --embedding-dropout 0 --word-dropout 0.5) ;;
+    # Annealing without input dropout, trained for longer at full KL weight.
+    fast-no-dropout-long) flags=(--epochs 6 "${fast[@]}" --embedding-dropout 0 --word-dropout 0) ;;
     *) echo "unknown run $run" >&2; exit 2 ;;
   esac
   dir=$out/$run

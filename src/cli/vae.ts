@@ -10,6 +10,7 @@ import { interpolateSentences, reconstructSentences, sampleSentences, type Decod
 import type { VaeTrainOptions } from '../vae/options.js';
 import { readSentences, SENTENCE_FORMATS } from '../vae/sentences.js';
 import { SentenceVaeTrainer, type VaeReporter } from '../vae/trainer.js';
+import { whileInterruptible } from './interrupt.js';
 import { nonNegativeInteger, numberIn, oneOf, positiveInteger, positiveNumber } from './errors.js';
 
 const DEVICES = ['auto', 'cpu', 'cuda'] as const;
@@ -34,12 +35,12 @@ function reporter(json: boolean): VaeReporter {
       if (json) out({ event: 'start', ...info });
       else {
         progress.log(
-          `training a sentence VAE (${(info.parameters / 1e6).toFixed(2)}M parameters) on ${info.device}; vocabulary ${info.vocabSize}; ` +
+          `${info.resumed ? `resuming at step ${info.step}:` : 'training'} a sentence VAE (${(info.parameters / 1e6).toFixed(2)}M parameters) on ${info.device}; vocabulary ${info.vocabSize}; ` +
             `${info.trainSentences} training / ${info.validSentences} validation sentences from ${info.source}`,
         );
         progress.log(`run folder ${info.runDir}; ${info.stepsPerEpoch} steps per epoch`);
       }
-      progress.start(info.totalSteps, 0);
+      progress.start(info.totalSteps, info.step);
     },
     step(r) {
       progress.update(r.step, { loss: r.loss, tokensPerSec: r.tokensPerSec });
@@ -95,6 +96,7 @@ function trainCommand() {
     .option('--decoder-only', 'train the plain LM baseline: the decoder alone, no latent code')
     .option('--log-every <n>', 'a train_steps metrics record every N steps (default 50)', positiveInteger('--log-every'))
     .option('--out <dir>', 'run folder (default runs/vae-<date-time>)')
+    .option('--resume <run>', 'continue the run in this folder from its last checkpoint (--epochs may grow)')
     .addOption(new Option('--device <device>', 'auto, cpu or cuda').argParser(oneOf('--device', DEVICES)))
     .option('--seed <n>', 'random seed (default 1)', nonNegativeInteger('--seed'))
     .option('--json', 'print JSON lines (start, epoch, summary) instead of the progress view')
@@ -103,11 +105,13 @@ function trainCommand() {
       `
 Loss = (NLL + kl_weight * KL) / batch; each epoch reports the negative ELBO (NLL + KL), NLL and
 KL per sentence for the training batches and the validation sentences. The run folder gets
-metrics.jsonl, last/ (every epoch) and best/ (lowest validation negative ELBO).
+metrics.jsonl, last/ (every epoch, with the trainer state) and best/ (lowest validation
+negative ELBO). Ctrl-C saves last/ and exits; --resume RUN continues exactly.
 
 Examples:
   rnnlm vae train --data ptb.train.txt --valid ptb.valid.txt --epochs 4 --out runs/ptb-vae
-  rnnlm vae train --data ptb.train.txt --valid ptb.valid.txt --word-dropout 0.25 --teacher-forcing 0.8`,
+  rnnlm vae train --data ptb.train.txt --valid ptb.valid.txt --word-dropout 0.25 --teacher-forcing 0.8
+  rnnlm vae train --resume runs/ptb-vae --epochs 8`,
     )
     .action(async (flags) => {
       const options: Partial<VaeTrainOptions> = {
@@ -138,26 +142,17 @@ Examples:
         seed: flags.seed,
         device: flags.device,
       };
-      const trainer = SentenceVaeTrainer.create(options, flags.out ?? defaultRunDir());
-      const controller = new AbortController();
-      const onSigint = (): void => {
-        if (controller.signal.aborted) return;
-        process.stderr.write('\nrnnlm: interrupted; saving the last checkpoint after this step\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const trainer = flags.resume !== undefined ? SentenceVaeTrainer.resume(flags.resume, options) : SentenceVaeTrainer.create(options, flags.out ?? defaultRunDir());
       try {
-        const summary = await trainer.run({ reporter: reporter(flags.json === true), signal: controller.signal });
+        const summary = await whileInterruptible((signal) => trainer.run({ reporter: reporter(flags.json === true), signal }));
         if (flags.json === true) out({ event: 'summary', ...summary });
         else {
           const v = summary.valid;
           const figures = v === null ? '' : `; validation elbo ${f2(v.elbo)}, nll ${f2(v.nll)}, kl ${f2(v.kl)} per sentence`;
           process.stdout.write(`${summary.status} after ${summary.epochs} epoch(s), step ${summary.step}${figures}\n`);
-          process.stdout.write(`sample with:   rnnlm vae sample -c ${trainer.runDir}\n`);
+          process.stdout.write(summary.status === 'interrupted' ? `continue with: rnnlm vae train --resume ${trainer.runDir}\n` : `sample with:   rnnlm vae sample -c ${trainer.runDir}\n`);
         }
-        if (summary.status === 'interrupted') process.exitCode = 130;
       } finally {
-        process.off('SIGINT', onSigint);
         trainer.dispose();
       }
     });
@@ -176,7 +171,7 @@ function sampleCommand() {
     .description('decode sentences from z ~ N(0, I)')
     .requiredOption('-c, --checkpoint <dir>', 'a run folder (its best checkpoint) or a checkpoint folder')
     .option('-n, --count <n>', 'sentences', positiveInteger('-n'), 10)
-    .option('--greedy', 'argmax decoding (the default)')
+    .addOption(new Option('--greedy', 'argmax decoding (the default)').conflicts('temperature'))
     .option('-t, --temperature <x>', 'sample the words at this temperature instead of argmax', positiveNumber('--temperature'))
     .option('--seed <n>', 'random seed', nonNegativeInteger('--seed'), 1)
     .option('--json', 'one JSON object {text, z} per sentence')
