@@ -94,3 +94,5 @@ export { SequenceClassifier, type SequenceClassifierConfig, type SequenceClassif
 export { saveClassifier, loadClassifier, type LoadedClassifier } from './checkpoint/classifier_checkpoint.js';
 export { renderConfusionHeatmap } from './plot/heatmap.js';
 export { SentenceVAE, type SentenceVAEConfig, type SentenceVAEOptions } from './models/sentence_vae.js';
+export * from './vae/index.js';
+export { saveSentenceVae, loadSentenceVae, type LoadedSentenceVae, type LoadSentenceVaeOptions } from './checkpoint/vae_checkpoint.js';

@@ -30,4 +30,25 @@ test('examples/train_sample_save.ts trains, samples, saves, reloads and scores',
   }
 });
 
+test('examples/sentence_vae.ts trains a VAE, samples, interpolates, reloads and scores', () => {
+  const work = mkdtempSync(join(tmpdir(), 'rnnlm-example-vae-'));
+  try {
+    const nouns = ['whale', 'ship', 'captain', 'sea'];
+    const lines = Array.from({ length: 160 }, (_, i) => `the ${nouns[i % 4]} ${i % 3 === 0 ? 'was calm' : `struck the ${nouns[(i * 3) % 4]}`} .`);
+    writeFileSync(join(work, 'sentences.txt'), `${lines.join('\n')}\n`);
+    const r = spawnSync(process.execPath, ['--import', tsx, join(root, 'examples', 'sentence_vae.ts'), 'sentences.txt', '2'], {
+      cwd: work,
+      encoding: 'utf8',
+      env: { ...process.env, RNNLM_THREADS: '1' },
+    });
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^finished after 2 epochs: valid nll \d+\.\d+, kl \d+\.\d+ per sentence/);
+    assert.is(r.stdout.match(/^sample: /gm)?.length, 3);
+    assert.is(r.stdout.match(/^path: /gm)?.length, 5, 'steps + 2 points');
+    assert.match(r.stdout, /score: nll \d+\.\d+, kl \d+\.\d+, elbo \d+\.\d+ nats/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
 test.run();
