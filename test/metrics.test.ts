@@ -59,6 +59,22 @@ test('a truncated last line (crash mid-write) is dropped, and a resumed writer c
   fs.rmSync(run, { recursive: true });
 });
 
+test('a resumed writer with keepThrough drops the records past that step, and a partial last line', () => {
+  const dir = tempRun();
+  try {
+    const w = new MetricsWriter(dir);
+    for (let step = 1; step <= 5; step++) w.write({ split: 'train', step, loss: step });
+    w.close();
+    fs.appendFileSync(path.join(dir, 'metrics.jsonl'), '{"split":"train","st');
+    const resumed = new MetricsWriter(dir, { keepThrough: 3 });
+    resumed.write({ split: 'train', step: 4, loss: 40 });
+    resumed.close();
+    assert.equal(readMetrics(dir).map((r) => [r.step, r.loss]), [[1, 1], [2, 2], [3, 3], [4, 40]]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a metrics file can be given directly; a bad line in the middle is an error naming the line', () => {
   const run = tempRun();
   const file = path.join(run, 'metrics.jsonl');

@@ -1,7 +1,7 @@
 // An exact resume of sentence-VAE training from a Ctrl-C in the middle of an epoch: the trainer
 // state in RUN/last (Adam's moments, the position in the epoch, its partial sums, the model
 // generator's offset) must make the resumed run take the very steps the uninterrupted run takes.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -49,7 +49,7 @@ function recorder(steps: VaeStepRecord[], stopAfter = Infinity, controller?: Abo
 
 const withoutTime = (run: string): unknown[] => readMetrics(join(work, run)).map(({ time: _time, ...m }) => m);
 
-test('Ctrl-C mid-epoch, then resume: the same steps, weights, optimizer state and metrics as one run', async () => {
+test('Ctrl-C mid-epoch, then resume: the same steps, weights, optimizer state and metrics as one run (records past the checkpoint dropped)', async () => {
   const straightSteps: VaeStepRecord[] = [];
   const straight = SentenceVaeTrainer.create(options, join(work, 'straight'));
   const full = await straight.run({ reporter: recorder(straightSteps) });
@@ -65,6 +65,8 @@ test('Ctrl-C mid-epoch, then resume: the same steps, weights, optimizer state an
   assert.is(stopped.status, 'interrupted');
   assert.is(stopped.step, 5);
   assert.is(stopped.epochs, 0);
+  // What a run killed after its last checkpoint leaves: records past it, a partial last line.
+  appendFileSync(join(work, 'split', 'metrics.jsonl'), '{"split":"train_steps","step":6,"epoch":1,"elbo":1}\n{"split":"train_steps","step":9,"epoch":1,"el');
 
   const secondSteps: VaeStepRecord[] = [];
   const second = SentenceVaeTrainer.resume(join(work, 'split'));

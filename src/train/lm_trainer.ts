@@ -223,7 +223,7 @@ export class LanguageModelTrainer {
     const reporter = runOptions.reporter ?? silentReporter;
     const o = this.options;
     mkdirSync(this.runDir, { recursive: true });
-    const metrics = new MetricsWriter(this.runDir);
+    const metrics = new MetricsWriter(this.runDir, this.#resumed ? { keepThrough: this.#state.step } : {});
     const perEpoch = this.#stream.chunksPerEpoch(o.seq);
     reporter.start({
       runDir: this.runDir,

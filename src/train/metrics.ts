@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { rnnlmError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -58,6 +59,26 @@ function completeLength(file: string): number {
 export interface MetricsWriterOptions {
   /** Start an empty file instead of appending (a new run reusing a folder). Default false. */
   truncate?: boolean;
+  /**
+   * A resumed run: drop the records after this step first. A run killed without its Ctrl-C save
+   * wrote records past its last checkpoint; the resumed run writes those steps again.
+   */
+  keepThrough?: number;
+}
+
+/** Rewrites `file` without the records whose step is past `step` (and without a partial last line). */
+function dropRecordsAfter(file: string, step: number): void {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const kept = lines.filter((line) => {
+    if (line.trim() === '') return false;
+    try {
+      const record = JSON.parse(line) as { step?: unknown };
+      return !(typeof record.step === 'number' && record.step > step);
+    } catch {
+      return false;
+    }
+  });
+  if (kept.length !== lines.filter((l) => l.trim() !== '').length) writeFileAtomic(file, kept.map((l) => `${l}\n`).join(''));
 }
 
 /**
@@ -72,6 +93,7 @@ export class MetricsWriter {
     this.path = path.join(runDir, METRICS_FILE);
     try {
       fs.mkdirSync(runDir, { recursive: true });
+      if (!options.truncate && options.keepThrough !== undefined && fs.existsSync(this.path)) dropRecordsAfter(this.path, options.keepThrough);
       if (!options.truncate && fs.existsSync(this.path)) {
         // A crash mid-write leaves a partial line; appending after it would glue the next record
         // onto it and corrupt a line in the middle of the file, so cut it off first.

@@ -232,7 +232,7 @@ export class SentenceVaeTrainer {
     const anneal = { kind: o.anneal, k: o.k, x0: o.x0 };
     const s = this.#state;
     mkdirSync(this.runDir, { recursive: true });
-    const metrics = new MetricsWriter(this.runDir);
+    const metrics = new MetricsWriter(this.runDir, this.#resumed ? { keepThrough: s.step } : {});
     reporter.start({
       runDir: this.runDir,
       resumed: this.#resumed,
