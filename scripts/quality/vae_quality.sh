@@ -6,14 +6,14 @@
 #
 # Usage: scripts/quality/vae_quality.sh OUT_DIR [RUN...]
 #   RUN: default lm no-anneal no-dropout fast-no-dropout fast-word-dropout fast-default
-#        none-no-dropout none-word-dropout fast-no-dropout-long (default: all)
+#        none-no-dropout none-word-dropout fast-no-dropout-long fast-word-dropout-long (default: all)
 # RNNLM (the command) defaults to the built CLI (dist/cli/main.js, from `npm install`).
 set -euo pipefail
 out=${1:?usage: vae_quality.sh OUT_DIR [RUN...]}
 shift
 runs=("$@")
 [ ${#runs[@]} -eq 0 ] && runs=(default lm no-anneal no-dropout fast-no-dropout fast-word-dropout fast-default
-  none-no-dropout none-word-dropout fast-no-dropout-long)
+  none-no-dropout none-word-dropout fast-no-dropout-long fast-word-dropout-long)
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=${PTB:-$root/../shared/data/ptb}
 rnnlm=${RNNLM:-"node $root/dist/cli/main.js"}
@@ -35,8 +35,9 @@ for run in "${runs[@]}"; do
     # The 2x2 grid's other half: no annealing (weight 1 from step 1), word dropout 0 or 0.5.
     none-no-dropout) flags=(--epochs 2 --anneal none --embedding-dropout 0 --word-dropout 0) ;;
     none-word-dropout) flags=(--epochs 2 --anneal none --embedding-dropout 0 --word-dropout 0.5) ;;
-    # Annealing without input dropout, trained for longer at full KL weight.
+    # Annealing with and without word dropout, trained for longer at full KL weight.
     fast-no-dropout-long) flags=(--epochs 6 "${fast[@]}" --embedding-dropout 0 --word-dropout 0) ;;
+    fast-word-dropout-long) flags=(--epochs 6 "${fast[@]}" --embedding-dropout 0 --word-dropout 0.5) ;;
     *) echo "unknown run $run" >&2; exit 2 ;;
   esac
   dir=$out/$run
