@@ -193,6 +193,26 @@ test('Ctrl-C during training saves last/ and exits with 130', async () => {
   assert.is(process.listenerCount('SIGINT'), 0, 'the handler is removed');
 });
 
+test('train --resume after Ctrl-C finishes the run bit for bit as one uninterrupted run', async () => {
+  const out = join(work, 'resumed');
+  let calls = 0;
+  // Ctrl-C after a few event-loop turns: mid-epoch, some steps in.
+  const first = ok(await cli(['train', ...small, '--epochs', '6', '--out', out, '--json'], () => (calls += 1) === 15 && process.emit('SIGINT')));
+  const stopped = jsonLines(first.stdout).at(-1)!;
+  assert.is(stopped.status, 'interrupted');
+  assert.ok((stopped.step as number) < 6 * 12, `stopped at step ${String(stopped.step)}`);
+  fails(await cli(['train', '--resume', out, '--hidden', '20']), 'ERR_RNNLM_ARGUMENT', /'hidden' cannot change/);
+  const second = ok(await cli(['train', '--resume', out, '--json']));
+  const summary = jsonLines(second.stdout).at(-1)!;
+  assert.is(summary.status, 'finished');
+  assert.is(summary.step, 6 * 12);
+  for (const f of ['model.safetensors', 'optimizer.safetensors']) {
+    assert.ok(readFileSync(join(out, 'last', f)).equals(readFileSync(join(run, 'last', f))), `last/${f} equals the uninterrupted run's`);
+  }
+  const records = (dir: string): unknown[] => jsonLines(readFileSync(join(dir, 'metrics.jsonl'), 'utf8'));
+  assert.equal(records(out), records(run));
+});
+
 test('errors: missing --data, empty label file, existing run, bad CSV, unknown label, empty text, bad flags', async () => {
   fails(await cli(['train', '--epochs', '1']), 'ERR_RNNLM_USAGE', /--data is required/);
   const bad = join(work, 'bad');

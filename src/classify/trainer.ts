@@ -3,11 +3,13 @@
 // as real inputs will), then epochs of length-bucketed packed batches with Adam. After every
 // epoch the held-out set is scored (loss, accuracy, macro-F1); RUN/last is saved each epoch and
 // RUN/best on the lowest held-out loss. The run folder also gets metrics.jsonl, split.json and
-// test.csv (see split_files.ts).
+// test.csv (see split_files.ts). RUN/last holds the trainer state too, so `resume` continues a
+// run (after Ctrl-C, or to more epochs) bit for bit.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { backward } from '../autograd.js';
+import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { saveClassifier } from '../checkpoint/classifier_checkpoint.js';
 import { rnnlmError } from '../errors.js';
 import { SequenceClassifier } from '../models/sequence_classifier.js';
@@ -17,6 +19,7 @@ import { Generator } from '../random.js';
 import { resolveDevice } from '../runtime.js';
 import { SampleRandom } from '../sample/pick.js';
 import { tidy, type Device } from '../tensor.js';
+import { concatenateSequences, fingerprint } from '../train/lm_data.js';
 import { MetricsWriter } from '../train/metrics.js';
 import { bucketedBatches } from './batches.js';
 import { readClassificationData, type ClassificationData, type Example } from './data.js';
@@ -25,7 +28,11 @@ import { CLASSIFIER_DEFAULTS, checkClassifierOptions, type ClassifierTrainOption
 import { evaluateClassifier, type EvaluationResult } from './predict.js';
 import { stratifiedSplit, type IndexSplit } from './split.js';
 import { writeSplitFiles } from './split_files.js';
+import { restoreClassifierTrainer, savedClassifierOptions, snapshotClassifierTrainer, type ClassifierTrainerState } from './trainer_state.js';
 import { ClassifierVocab } from './vocab.js';
+
+/** What `resume` may change: the length of the run and where it runs. */
+export const CLASSIFIER_RESUMABLE_KEYS = ['epochs', 'device'] as const;
 
 export interface ClassifierStartInfo {
   runDir: string;
@@ -37,6 +44,8 @@ export interface ClassifierStartInfo {
   parameters: number;
   totalSteps: number;
   stepsPerEpoch: number;
+  /** Steps already taken (a resumed run). */
+  startStep: number;
   device: Device;
   /** Why 'auto' fell back to the CPU, if it did. */
   deviceNote: string | null;
@@ -104,7 +113,9 @@ export class ClassifierTrainer {
   readonly #ids: Int32Array[];
   readonly #classWeights: Float32Array | null;
   readonly #optimizer: Adam;
-  readonly #batchRandom: SampleRandom;
+  /** The model's: initial weights, then dropout masks. Its offset is part of the saved state. */
+  readonly #generator: Generator;
+  #state: ClassifierTrainerState;
 
   private constructor(runDir: string, options: ClassifierTrainOptions, data: ClassificationData) {
     this.runDir = runDir;
@@ -123,7 +134,7 @@ export class ClassifierTrainer {
     this.#deviceNote = choice.fallbackReason;
     // One generator for the weights and dropout, another stream for the batch order: both seeded.
     const generator = new Generator(options.seed);
-    this.#batchRandom = new SampleRandom(options.seed ^ 0x5bd1e995);
+    this.#generator = generator;
     this.model = new SequenceClassifier(
       {
         vocabSize: this.vocab.size,
@@ -139,6 +150,20 @@ export class ClassifierTrainer {
     );
     if (this.device !== 'cpu') this.model.to(this.device);
     this.#optimizer = new Adam(this.model.parameters(), { lr: options.lr, weightDecay: options.weightDecay });
+    const labels = Int32Array.from(data.examples, (e) => e.label);
+    this.#state = {
+      step: 0,
+      epoch: 1,
+      batch: 0,
+      batchRandom: new SampleRandom(options.seed ^ 0x5bd1e995).state,
+      lossSum: 0,
+      seen: 0,
+      trainSeconds: 0,
+      epochsDone: 0,
+      best: null,
+      final: null,
+      fingerprint: fingerprint(...concatenateSequences(this.#ids), labels, Int32Array.from(this.split.train)),
+    };
   }
 
   /** A new run in `runDir` (created; it must not already hold a run). */
@@ -149,10 +174,49 @@ export class ClassifierTrainer {
     full.data = resolve(full.data);
     const dir = resolve(runDir);
     if (existsSync(join(dir, 'last')) || existsSync(join(dir, 'metrics.jsonl'))) {
-      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run; choose another --out`);
+      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
     }
     const data = readClassificationData(full.data, { textColumn: full.textColumn, labelColumn: full.labelColumn });
     return new ClassifierTrainer(dir, full, data);
+  }
+
+  /**
+   * Continues the run in `runDir` from its last checkpoint, bit for bit. `overrides` may change
+   * only CLASSIFIER_RESUMABLE_KEYS (e.g. more epochs); anything else must equal the saved options.
+   */
+  static resume(runDir: string, overrides: Partial<ClassifierTrainOptions> = {}): ClassifierTrainer {
+    const dir = resolve(runDir);
+    const last = join(dir, 'last');
+    const checkpoint = readCheckpoint(last, { kind: 'classifier', requireTrainer: true });
+    const saved = savedClassifierOptions(checkpoint.trainer!.state, last);
+    const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<ClassifierTrainOptions>;
+    if (typeof given.data === 'string') given.data = resolve(given.data);
+    for (const key of Object.keys(given) as (keyof ClassifierTrainOptions)[]) {
+      if (!(CLASSIFIER_RESUMABLE_KEYS as readonly string[]).includes(key) && given[key] !== saved[key]) {
+        throw rnnlmError('ERR_RNNLM_ARGUMENT', `--resume continues the saved run; '${key}' cannot change (only ${CLASSIFIER_RESUMABLE_KEYS.join(', ')} can)`);
+      }
+    }
+    const options: ClassifierTrainOptions = { ...saved, ...given };
+    checkClassifierOptions(options);
+    const data = readClassificationData(options.data, { textColumn: options.textColumn, labelColumn: options.labelColumn });
+    const trainer = new ClassifierTrainer(dir, options, data);
+    try {
+      const fresh = trainer.#state.fingerprint;
+      const state = restoreClassifierTrainer(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, last);
+      if (state.fingerprint !== fresh) {
+        throw rnnlmError('ERR_RNNLM_DATA', `the examples differ from those the run in ${dir} was trained on (fingerprint ${fresh}, saved ${state.fingerprint}); resume needs the same data`);
+      }
+      trainer.#state = state;
+    } catch (error) {
+      trainer.dispose();
+      throw error;
+    }
+    return trainer;
+  }
+
+  /** Optimizer steps taken so far. */
+  get step(): number {
+    return this.#state.step;
   }
 
   get stepsPerEpoch(): number {
@@ -173,10 +237,11 @@ export class ClassifierTrainer {
   async run(runOptions: { reporter?: ClassifierReporter; signal?: AbortSignal } = {}): Promise<ClassifierTrainSummary> {
     const reporter = runOptions.reporter ?? silentReporter;
     const o = this.options;
+    const s = this.#state;
     const wallStart = performance.now();
     mkdirSync(this.runDir, { recursive: true });
     const files = writeSplitFiles(this.runDir, this.data, this.split, { seed: o.seed, testFraction: o.testFraction });
-    const metrics = new MetricsWriter(this.runDir);
+    const metrics = new MetricsWriter(this.runDir, s.step > 0 ? { keepThrough: s.step } : {});
     const testWithUnknown = this.split.test.filter((i) => this.vocab.encode(this.data.examples[i]!.text).unknown.length > 0).length;
     reporter.start({
       runDir: this.runDir,
@@ -188,6 +253,7 @@ export class ClassifierTrainer {
       parameters: this.model.parameterCount(),
       totalSteps: this.stepsPerEpoch * o.epochs,
       stepsPerEpoch: this.stepsPerEpoch,
+      startStep: s.step,
       device: this.device,
       deviceNote: this.#deviceNote,
       testWithUnknown,
@@ -195,50 +261,53 @@ export class ClassifierTrainer {
     const lengths = this.#ids.map((ids) => ids.length);
     const params = this.model.parameters();
     let status: ClassifierTrainSummary['status'] = 'finished';
-    let step = 0;
-    let epochsDone = 0;
-    let trainSeconds = 0;
-    let bestLoss = Infinity;
-    let bestEpoch: number | null = null;
-    let final: ClassifierTrainSummary['final'] = null;
     try {
-      for (let epoch = 1; epoch <= o.epochs && status === 'finished'; epoch++) {
+      while (s.epoch <= o.epochs) {
         this.model.train();
-        let lossSum = 0;
-        let seen = 0;
-        for (const batch of bucketedBatches(this.split.train, lengths, o.batch, this.#batchRandom)) {
+        // The epoch's batches come from the stream's position at the epoch's start, so a run
+        // resumed mid-epoch sees the same batches.
+        const random = new SampleRandom(s.batchRandom);
+        const batches = bucketedBatches(this.split.train, lengths, o.batch, random);
+        for (; s.batch < batches.length; s.batch++) {
           if (runOptions.signal?.aborted === true) {
             status = 'interrupted';
             break;
           }
+          const batch = batches[s.batch]!;
           const started = performance.now();
-          const loss = this.#trainStep(batch, params, step + 1);
+          const loss = this.#trainStep(batch, params, s.step + 1);
           const spent = (performance.now() - started) / 1000;
-          trainSeconds += spent;
-          step += 1;
-          lossSum += loss * batch.length;
-          seen += batch.length;
-          metrics.write({ split: 'train', step, epoch, loss });
+          s.trainSeconds += spent;
+          s.step += 1;
+          s.lossSum += loss * batch.length;
+          s.seen += batch.length;
+          metrics.write({ split: 'train', step: s.step, epoch: s.epoch, loss });
           const chars = batch.reduce((n, i) => n + lengths[i]!, 0);
-          reporter.step({ step, epoch, loss, examplesPerSec: batch.length / Math.max(1e-6, spent), tokensPerSec: chars / Math.max(1e-6, spent) });
+          reporter.step({ step: s.step, epoch: s.epoch, loss, examplesPerSec: batch.length / Math.max(1e-6, spent), tokensPerSec: chars / Math.max(1e-6, spent) });
           // Lets a Ctrl-C handler run between steps; the step itself is synchronous native work.
           await yieldToEventLoop();
         }
         if (status === 'interrupted') break;
+        const epoch = s.epoch;
         const r = this.evaluateTest();
         if (!Number.isFinite(r.loss)) throw rnnlmError('ERR_RNNLM_NAN', `training diverged: the held-out loss is ${r.loss} after epoch ${epoch}; try a lower --lr`);
-        const best = r.loss < bestLoss;
+        const best = s.best === null || r.loss < s.best.loss;
         if (best) {
-          bestLoss = r.loss;
-          bestEpoch = epoch;
+          s.best = { loss: r.loss, epoch };
           this.#save('best');
         }
+        const trainLoss = s.lossSum / Math.max(1, s.seen);
+        s.epochsDone = epoch;
+        s.final = { loss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1 };
+        // RUN/last says "the next epoch, from its first batch".
+        s.epoch += 1;
+        s.batch = 0;
+        s.batchRandom = random.state;
+        s.lossSum = 0;
+        s.seen = 0;
+        metrics.write({ split: 'valid', step: s.step, epoch, loss: r.loss, accuracy: r.accuracy, macro_f1: r.macroF1, train_loss: trainLoss });
         this.#save('last');
-        epochsDone = epoch;
-        final = { loss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1 };
-        const trainLoss = lossSum / Math.max(1, seen);
-        metrics.write({ split: 'valid', step, epoch, loss: r.loss, accuracy: r.accuracy, macro_f1: r.macroF1, train_loss: trainLoss });
-        reporter.epoch({ epoch, step, trainLoss, testLoss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1, best, trainSeconds });
+        reporter.epoch({ epoch, step: s.step, trainLoss, testLoss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1, best, trainSeconds: s.trainSeconds });
       }
       if (status === 'interrupted' || !existsSync(join(this.runDir, 'last'))) this.#save('last');
     } finally {
@@ -247,14 +316,14 @@ export class ClassifierTrainer {
     }
     return {
       status,
-      epochs: epochsDone,
-      step,
-      final,
-      bestEpoch,
-      trainSeconds,
+      epochs: s.epochsDone,
+      step: s.step,
+      final: s.final,
+      bestEpoch: s.best?.epoch ?? null,
+      trainSeconds: s.trainSeconds,
       wallSeconds: (performance.now() - wallStart) / 1000,
       lastCheckpoint: join(this.runDir, 'last'),
-      bestCheckpoint: bestEpoch === null ? null : join(this.runDir, 'best'),
+      bestCheckpoint: s.best === null ? null : join(this.runDir, 'best'),
       splitFile: files.split,
       testCsv: files.testCsv,
     };
@@ -286,7 +355,8 @@ export class ClassifierTrainer {
   }
 
   #save(which: 'best' | 'last'): void {
-    saveClassifier(join(this.runDir, which), this.model, { vocab: this.vocab, labels: this.data.labels });
+    const trainer = which === 'last' ? snapshotClassifierTrainer(this.options, this.#state, this.#optimizer, this.#generator) : undefined;
+    saveClassifier(join(this.runDir, which), this.model, { vocab: this.vocab, labels: this.data.labels, ...(trainer === undefined ? {} : { trainer }) });
   }
 
   dispose(): void {

@@ -41,13 +41,13 @@ function cliReporter(json: boolean, epochs: number): ClassifierReporter {
         writeJson({ event: 'start', ...info });
       } else {
         progress.log(
-          `training ${info.parameters} parameters on ${info.device}: ${info.labels.length} labels, ${info.trainExamples} training / ` +
+          `${info.startStep > 0 ? `resuming at step ${info.startStep}:` : 'training'} ${info.parameters} parameters on ${info.device}: ${info.labels.length} labels, ${info.trainExamples} training / ` +
             `${info.testExamples} held-out examples from ${info.source}; ${info.vocabSize - 1} characters + <unk>`,
         );
         if (info.testWithUnknown > 0) progress.log(`${info.testWithUnknown} held-out examples have characters no training example has (read as <unk>)`);
         progress.log(`run folder ${info.runDir}; ${info.stepsPerEpoch} steps per epoch`);
       }
-      progress.start(info.totalSteps, 0);
+      progress.start(info.totalSteps, info.startStep);
     },
     step(r) {
       progress.update(r.step, { loss: r.loss, tokensPerSec: r.tokensPerSec });
@@ -93,6 +93,7 @@ function trainSubcommand() {
     .option('--clip <x>', 'global gradient-norm limit, 0 for none (default 5)', numberIn('--clip', 0))
     .addOption(new Option('--class-weights <kind>', 'none (default) or balanced: weigh rare labels up').argParser(oneOf('--class-weights', CLASS_WEIGHTINGS)))
     .option('--out <dir>', 'run folder (default runs/classify-<date-time>)')
+    .option('--resume <run>', 'continue the run in this folder from its last checkpoint (--epochs may grow)')
     .addOption(new Option('--device <device>', 'auto, cpu or cuda').argParser(oneOf('--device', DEVICES)))
     .option('--seed <n>', 'random seed: split, weights, batch order, dropout (default 1)', nonNegativeInteger('--seed'))
     .option('--json', 'print JSON lines (start, epoch, summary) instead of the progress view')
@@ -100,19 +101,21 @@ function trainSubcommand() {
       'after',
       `
 The run folder gets metrics.jsonl, split.json (every training and held-out example), test.csv
-(the held-out examples, for classify eval), last/ (after every epoch) and best/ (lowest held-out
-loss). Characters are the tokens; characters that no training text has are read as <unk>.
+(the held-out examples, for classify eval), last/ (after every epoch, with the trainer state) and
+best/ (lowest held-out loss). Ctrl-C saves last/ and exits; --resume RUN continues exactly.
+Characters are the tokens; characters that no training text has are read as <unk>.
 
 Examples:
   rnnlm classify train --data ../shared/data/names --out runs/names
   rnnlm classify train --data reviews.csv --text-column review --label-column sentiment --cell lstm
-  rnnlm classify train --data ../shared/data/names --class-weights balanced --epochs 20`,
+  rnnlm classify train --data ../shared/data/names --class-weights balanced --epochs 20
+  rnnlm classify train --resume runs/names --epochs 25`,
     )
     .action(async (flags) => {
-      if (flags.data === undefined) {
+      if (flags.data === undefined && flags.resume === undefined) {
         throw new UsageError('--data is required: a folder of LABEL.txt files (one example a line) or a CSV file with text and label columns');
       }
-      const options: Partial<ClassifierTrainOptions> & { data: string } = {
+      const options: Partial<ClassifierTrainOptions> = {
         data: flags.data,
         textColumn: flags.textColumn,
         labelColumn: flags.labelColumn,
@@ -132,8 +135,8 @@ Examples:
         seed: flags.seed,
         device: flags.device,
       };
-      const runDir = flags.out ?? defaultRunDir();
-      const trainer = ClassifierTrainer.create(options, runDir);
+      const trainer = flags.resume !== undefined ? ClassifierTrainer.resume(flags.resume, options) : ClassifierTrainer.create({ ...options, data: flags.data! }, flags.out ?? defaultRunDir());
+      const runDir = trainer.runDir;
       try {
         const json = flags.json === true;
         const summary = await whileInterruptible((signal) => trainer.run({ reporter: cliReporter(json, trainer.options.epochs), signal }));
@@ -143,6 +146,7 @@ Examples:
           const f = summary.final;
           const figures = f === null ? '' : `: held-out accuracy ${percent(f.accuracy)}, macro-F1 ${percent(f.macroF1)}`;
           process.stdout.write(`${summary.status} after ${summary.epochs} epoch${summary.epochs === 1 ? '' : 's'} (${summary.trainSeconds.toFixed(1)} s of training)${figures}\n`);
+          if (summary.status === 'interrupted') process.stdout.write(`continue with: rnnlm classify train --resume ${runDir}\n`);
           process.stdout.write(`evaluate with: rnnlm classify eval -c ${runDir} --data ${join(runDir, 'test.csv')}\n`);
           process.stdout.write(`predict with:  rnnlm classify predict -c ${runDir} "some text" --top 3\n`);
         }

@@ -21,6 +21,11 @@ export class SampleRandom {
     this.#state = seed >>> 0;
   }
 
+  /** The stream's position: `new SampleRandom(r.state)` continues where `r` is. */
+  get state(): number {
+    return this.#state;
+  }
+
   next(): number {
     this.#state = (this.#state + 0x9e3779b9) >>> 0;
     let z = this.#state;

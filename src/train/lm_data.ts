@@ -28,6 +28,20 @@ export function fingerprint(...parts: Int32Array[]): string {
   return `${(hash >>> 0).toString(16).padStart(8, '0')}-${parts.map((p) => p.length).join('-')}`;
 }
 
+/** Sequences as two arrays, [all ids in order, each sequence's length], for fingerprint(). */
+export function concatenateSequences(sequences: readonly Int32Array[]): [Int32Array, Int32Array] {
+  const total = sequences.reduce((n, s) => n + s.length, 0);
+  const ids = new Int32Array(total);
+  const lengths = new Int32Array(sequences.length);
+  let at = 0;
+  sequences.forEach((s, i) => {
+    ids.set(s, at);
+    at += s.length;
+    lengths[i] = s.length;
+  });
+  return [ids, lengths];
+}
+
 /**
  * Loads the run's data. With `tokenizer` (a resumed run or a checkpoint's vocabulary) the text
  * is encoded with it; otherwise the vocabulary is built from the training text alone.

@@ -3,7 +3,7 @@
 // sentences alone, and every sentence turned into word ids.
 import { basename } from 'node:path';
 import { rnnlmError } from '../errors.js';
-import { fingerprint } from '../train/lm_data.js';
+import { concatenateSequences, fingerprint } from '../train/lm_data.js';
 import type { VaeTrainOptions } from './options.js';
 import { defaultSentences, readSentences, type SentenceFormat } from './sentences.js';
 import { SentenceVocab } from './vocab.js';
@@ -17,19 +17,6 @@ export interface VaeData {
   source: string;
   /** Of every sentence's ids, in order (train, then valid): equal data, equal fingerprint. */
   fingerprint: string;
-}
-
-function concatenated(sentences: readonly Int32Array[]): Int32Array[] {
-  const total = sentences.reduce((n, s) => n + s.length, 0);
-  const ids = new Int32Array(total);
-  const lengths = new Int32Array(sentences.length);
-  let at = 0;
-  sentences.forEach((s, i) => {
-    ids.set(s, at);
-    at += s.length;
-    lengths[i] = s.length;
-  });
-  return [ids, lengths];
 }
 
 /**
@@ -64,5 +51,5 @@ export function loadVaeData(o: VaeTrainOptions, vocab: SentenceVocab | null = nu
   const v = vocab ?? SentenceVocab.fromSentences(trainWords, { minCount: o.minCount });
   const train = trainWords.map((s) => v.encode(s));
   const valid = validWords.map((s) => v.encode(s));
-  return { vocab: v, train, valid, format, source, fingerprint: fingerprint(...concatenated(train), ...concatenated(valid)) };
+  return { vocab: v, train, valid, format, source, fingerprint: fingerprint(...concatenateSequences(train), ...concatenateSequences(valid)) };
 }

@@ -1,0 +1,106 @@
+// The state an epoch-based trainer saves beside RUN/last's weights so that a resumed run
+// continues bit for bit: trainer.json ({format, version, options, state, generator, optimizer})
+// and optimizer.safetensors (the optimizer's moments). The trainer defines what `options` and
+// `state` hold and checks them; this file writes, reads and restores the common parts.
+import { rnnlmError } from '../errors.js';
+import type { SafeTensor } from '../io/safetensors.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Generator, GeneratorState } from '../random.js';
+import { fromFloat32Array, type Device, type Tensor } from '../tensor.js';
+import { isSavedOptimizer, optimizerStateDict, snapshotOptimizer, type SavedOptimizer } from './optimizer_state.js';
+
+export interface SavedTrainerState<O, S> {
+  format: string;
+  version: 1;
+  options: O;
+  state: S;
+  generator: GeneratorState;
+  optimizer: SavedOptimizer;
+}
+
+/** The JSON and the live tensors (save them, do not dispose) of a run. */
+export function snapshotTrainer<O extends object, S>(
+  format: string,
+  options: O,
+  state: S,
+  optimizer: Optimizer,
+  generator: Generator,
+): { state: SavedTrainerState<O, S>; tensors: Map<string, Tensor> } {
+  const tensors = new Map<string, Tensor>();
+  const optimizerRecord = snapshotOptimizer(optimizer, tensors);
+  return {
+    state: { format, version: 1, options: { ...options }, state: structuredClone(state), generator: generator.getState(), optimizer: optimizerRecord },
+    tensors,
+  };
+}
+
+export function trainerStateError(source: string, what: string): never {
+  throw rnnlmError('ERR_RNNLM_CHECKPOINT', `${source}: trainer state ${what}`);
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * trainer.json checked for `format` (described as `what` in errors) and its common fields;
+ * `checkState` checks the trainer's own state record (throwing through trainerStateError).
+ */
+export function readSavedTrainer<O, S>(json: unknown, source: string, format: string, what: string, checkState: (state: Record<string, unknown>) => void): SavedTrainerState<O, S> {
+  if (!isRecord(json) || json.format !== format) trainerStateError(source, `is not ${what}`);
+  if (json.version !== 1) trainerStateError(source, `has version ${String(json.version)}; this rnnlm reads version 1`);
+  if (!isRecord(json.state)) trainerStateError(source, 'has no state');
+  checkState(json.state);
+  if (!isSavedOptimizer(json.optimizer)) trainerStateError(source, 'has no optimizer record');
+  if (!isRecord(json.generator)) trainerStateError(source, 'has no generator state');
+  if (!isRecord(json.options)) trainerStateError(source, 'has no options');
+  return json as unknown as SavedTrainerState<O, S>;
+}
+
+export interface RestoreTarget {
+  model: Module;
+  optimizer: Optimizer;
+  generator: Generator;
+  device: Device;
+}
+
+/**
+ * Loads the weights, the optimizer's moments and the generator's offset of `saved` into
+ * `target`. Everything is read and checked before anything changes.
+ */
+export function restoreTrainer(
+  saved: SavedTrainerState<unknown, unknown>,
+  checkpoint: { weights: ReadonlyMap<string, SafeTensor>; trainer: { tensors: ReadonlyMap<string, SafeTensor> } },
+  target: RestoreTarget,
+  source: string,
+): void {
+  const created: Tensor[] = [];
+  const make = (t: SafeTensor, name: string): Tensor => {
+    if (t.dtype !== 'F32' || !(t.data instanceof Float32Array)) trainerStateError(source, `tensor '${name}' is ${t.dtype}, expected F32`);
+    const tensor = fromFloat32Array(t.data, t.shape, { device: target.device });
+    created.push(tensor);
+    return tensor;
+  };
+  try {
+    const weights = new Map<string, Tensor>();
+    for (const [name, t] of checkpoint.weights) weights.set(name, make(t, name));
+    const dict = optimizerStateDict(saved.optimizer, checkpoint.trainer.tensors, make);
+    target.model.loadStateDict(weights);
+    target.optimizer.loadStateDict(dict);
+    target.generator.setState(saved.generator);
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code !== 'ERR_RNNLM_CHECKPOINT') {
+      trainerStateError(source, `does not fit this model: ${error.message}`);
+    }
+    throw error;
+  } finally {
+    // The model and optimizer copied what they needed.
+    for (const t of created) if (!t.isDisposed) t.dispose();
+  }
+}
+
+/** Whether `v` is a finite number >= 0. */
+export function isCount(v: unknown): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
