@@ -21,6 +21,7 @@ import { SampleRandom } from '../sample/pick.js';
 import { tidy, type Device } from '../tensor.js';
 import { concatenateSequences, fingerprint } from '../train/lm_data.js';
 import { MetricsWriter } from '../train/metrics.js';
+import { checkSameData, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
 import { bucketedBatches } from './batches.js';
 import { readClassificationData, type ClassificationData, type Example } from './data.js';
 import { balancedClassWeights, classificationLoss } from './loss.js';
@@ -189,29 +190,16 @@ export class ClassifierTrainer {
     const last = join(dir, 'last');
     const checkpoint = readCheckpoint(last, { kind: 'classifier', requireTrainer: true });
     const saved = savedClassifierOptions(checkpoint.trainer!.state, last);
-    const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<ClassifierTrainOptions>;
-    if (typeof given.data === 'string') given.data = resolve(given.data);
-    for (const key of Object.keys(given) as (keyof ClassifierTrainOptions)[]) {
-      if (!(CLASSIFIER_RESUMABLE_KEYS as readonly string[]).includes(key) && given[key] !== saved[key]) {
-        throw rnnlmError('ERR_RNNLM_ARGUMENT', `--resume continues the saved run; '${key}' cannot change (only ${CLASSIFIER_RESUMABLE_KEYS.join(', ')} can)`);
-      }
-    }
-    const options: ClassifierTrainOptions = { ...saved, ...given };
+    const options = resumedOptions(saved, overrides, CLASSIFIER_RESUMABLE_KEYS, ['data']);
     checkClassifierOptions(options);
     const data = readClassificationData(options.data, { textColumn: options.textColumn, labelColumn: options.labelColumn });
     const trainer = new ClassifierTrainer(dir, options, data);
-    try {
+    return restoredOrDisposed(trainer, () => {
       const fresh = trainer.#state.fingerprint;
       const state = restoreClassifierTrainer(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, last);
-      if (state.fingerprint !== fresh) {
-        throw rnnlmError('ERR_RNNLM_DATA', `the examples differ from those the run in ${dir} was trained on (fingerprint ${fresh}, saved ${state.fingerprint}); resume needs the same data`);
-      }
+      checkSameData(state.fingerprint, fresh, dir);
       trainer.#state = state;
-    } catch (error) {
-      trainer.dispose();
-      throw error;
-    }
-    return trainer;
+    });
   }
 
   /** Optimizer steps taken so far. */

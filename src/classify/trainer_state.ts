@@ -6,7 +6,7 @@ import type { SafeTensor } from '../io/safetensors.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { isCount, isRecord, readSavedTrainer, restoreTrainer, snapshotTrainer, trainerStateError, type RestoreTarget, type SavedTrainerState } from '../train/trainer_state.js';
+import { isCount, isRecord, readSavedTrainer, restoreTrainer, snapshotTrainer, trainerStateError, withDefaults, type RestoreTarget, type SavedTrainerState } from '../train/trainer_state.js';
 import { CLASSIFIER_DEFAULTS, checkClassifierOptions, type ClassifierTrainOptions } from './options.js';
 
 /** Where a run stands, in plain numbers. */
@@ -53,14 +53,7 @@ function savedClassifierTrainer(json: unknown, source: string): SavedTrainerStat
 
 /** The options a saved run was started with (defaults filled in for keys added later). */
 export function savedClassifierOptions(json: unknown, source: string): ClassifierTrainOptions {
-  const saved = savedClassifierTrainer(json, source);
-  const options = { ...CLASSIFIER_DEFAULTS, ...saved.options } as ClassifierTrainOptions;
-  try {
-    checkClassifierOptions(options);
-  } catch (error) {
-    trainerStateError(source, `holds invalid options: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return options;
+  return withDefaults<ClassifierTrainOptions>(savedClassifierTrainer(json, source).options, CLASSIFIER_DEFAULTS, checkClassifierOptions, source);
 }
 
 /** Loads weights, optimizer moments and the generator's offset into `target`; returns the run's position. */

@@ -10,6 +10,7 @@ import type { Generator, GeneratorState } from '../random.js';
 import { fromFloat32Array, type Device, type Tensor } from '../tensor.js';
 import { checkLmOptions, LM_DEFAULTS, type LmTrainOptions } from './lm_options.js';
 import { isSavedOptimizer, optimizerStateDict, snapshotOptimizer, type SavedOptimizer } from './optimizer_state.js';
+import { withDefaults } from './trainer_state.js';
 
 /** Where a run stands, in plain numbers. */
 export interface LmTrainerState {
@@ -98,13 +99,7 @@ function savedTrainer(json: unknown, source: string): SavedTrainer {
 export function savedOptions(json: unknown, source: string): LmTrainOptions {
   const saved = savedTrainer(json, source);
   if (!isRecord(saved.options)) corrupt(source, 'has no options');
-  const options: LmTrainOptions = { ...LM_DEFAULTS, ...saved.options };
-  try {
-    checkLmOptions(options);
-  } catch (error) {
-    corrupt(source, `holds invalid options: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return options;
+  return withDefaults<LmTrainOptions>(saved.options, LM_DEFAULTS, checkLmOptions, source);
 }
 
 function toTensor(t: SafeTensor, name: string, source: string, device: Device): Tensor {

@@ -20,6 +20,7 @@ import { languageModelConfig, readCheckpoint, saveCheckpoint } from '../checkpoi
 import { checkLmOptions, DEFAULT_STEPS, LM_DEFAULTS, RESUMABLE_KEYS, type LmTrainOptions } from './lm_options.js';
 import { loadLmData, type LmData } from './lm_data.js';
 import { MetricsWriter } from './metrics.js';
+import { checkSameData, restoredOrDisposed, resumedOptions } from './trainer_state.js';
 import { learningRate, type ScheduleOptions } from './schedule.js';
 import { restoreTrainerState, savedOptions, snapshotTrainerState, type LmTrainerState } from './lm_state.js';
 
@@ -183,30 +184,17 @@ export class LanguageModelTrainer {
     const dir = resolve(runDir);
     const checkpoint = readCheckpoint(join(dir, 'last'), { kind: 'language_model', requireTrainer: true });
     const saved = savedOptions(checkpoint.trainer!.state, join(dir, 'last'));
-    for (const key of Object.keys(overrides) as (keyof LmTrainOptions)[]) {
-      if (overrides[key] === undefined) continue;
-      if (!(RESUMABLE_KEYS as readonly string[]).includes(key) && overrides[key] !== saved[key]) {
-        throw rnnlmError('ERR_RNNLM_ARGUMENT', `--resume continues the saved run; '${key}' cannot change (only ${RESUMABLE_KEYS.join(', ')} can)`);
-      }
-    }
-    const options: LmTrainOptions = { ...saved, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+    const options = resumedOptions(saved, overrides, RESUMABLE_KEYS, ['data', 'valid']);
     checkLmOptions(options);
     const tokenizer = tokenizerFromJSON(checkpoint.vocab, join(dir, 'last', 'vocab.json'));
     const data = loadLmData(options, tokenizer);
     const trainer = new LanguageModelTrainer(dir, options, data, true);
-    try {
+    return restoredOrDisposed(trainer, () => {
       const restored = restoreTrainerState(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, join(dir, 'last'));
-      if (restored.state.fingerprint !== data.fingerprint) {
-        disposeState(restored.carried);
-        throw rnnlmError('ERR_RNNLM_DATA', `the data differ from those the run in ${dir} was trained on (fingerprint ${data.fingerprint}, saved ${restored.state.fingerprint}); resume needs the same files`);
-      }
-      trainer.#state = restored.state;
       trainer.#carried = restored.carried;
-    } catch (error) {
-      trainer.dispose();
-      throw error;
-    }
-    return trainer;
+      checkSameData(restored.state.fingerprint, data.fingerprint, dir);
+      trainer.#state = restored.state;
+    });
   }
 
   get step(): number {

@@ -2,6 +2,7 @@
 // continues bit for bit: trainer.json ({format, version, options, state, generator, optimizer})
 // and optimizer.safetensors (the optimizer's moments). The trainer defines what `options` and
 // `state` hold and checks them; this file writes, reads and restores the common parts.
+import { resolve } from 'node:path';
 import { rnnlmError } from '../errors.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
@@ -103,4 +104,52 @@ export function restoreTrainer(
 /** Whether `v` is a finite number >= 0. */
 export function isCount(v: unknown): boolean {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+/**
+ * The options of a resumed run: `saved` with `overrides` applied. Undefined overrides are
+ * ignored and path options resolved (the saved ones are absolute); an override of a key not in
+ * `resumable` must equal the saved value (ERR_RNNLM_ARGUMENT otherwise).
+ */
+export function resumedOptions<O extends object>(saved: O, overrides: Partial<O>, resumable: readonly string[], pathKeys: readonly (keyof O)[] = []): O {
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<O>;
+  for (const key of pathKeys) {
+    const v = given[key];
+    if (typeof v === 'string' && v !== '') given[key] = resolve(v) as O[keyof O];
+  }
+  for (const key of Object.keys(given) as (keyof O & string)[]) {
+    if (!resumable.includes(key) && given[key] !== saved[key]) {
+      throw rnnlmError('ERR_RNNLM_ARGUMENT', `--resume continues the saved run; '${key}' cannot change (only ${resumable.join(', ')} can)`);
+    }
+  }
+  return { ...saved, ...given };
+}
+
+/** Saved options with `defaults` filled in for keys added later, checked by `check`. */
+export function withDefaults<O>(saved: object, defaults: Partial<O>, check: (options: O) => void, source: string): O {
+  const options = { ...defaults, ...saved } as O;
+  try {
+    check(options);
+  } catch (error) {
+    trainerStateError(source, `holds invalid options: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return options;
+}
+
+/** ERR_RNNLM_DATA unless a resumed run reads the data it was trained on. */
+export function checkSameData(saved: string, fresh: string, runDir: string): void {
+  if (saved !== fresh) {
+    throw rnnlmError('ERR_RNNLM_DATA', `the data differ from those the run in ${runDir} was trained on (fingerprint ${fresh}, saved ${saved}); resume needs the same files`);
+  }
+}
+
+/** `trainer` after `restore` ran on it; disposed (and the error rethrown) when restore throws. */
+export function restoredOrDisposed<T extends { dispose(): void }>(trainer: T, restore: () => void): T {
+  try {
+    restore();
+  } catch (error) {
+    trainer.dispose();
+    throw error;
+  }
+  return trainer;
 }

@@ -21,6 +21,7 @@ import { Generator } from '../random.js';
 import { resolveDevice } from '../runtime.js';
 import { tidy, type Device } from '../tensor.js';
 import { MetricsWriter } from '../train/metrics.js';
+import { checkSameData, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
 import { klWeight } from './anneal.js';
 import { trainingBatches } from './batches.js';
 import { loadVaeData, type VaeData } from './data.js';
@@ -187,28 +188,15 @@ export class SentenceVaeTrainer {
     const last = join(dir, 'last');
     const checkpoint = readCheckpoint(last, { kind: 'sentence_vae', requireTrainer: true });
     const saved = savedVaeOptions(checkpoint.trainer!.state, last);
-    const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<VaeTrainOptions>;
-    for (const key of ['data', 'valid'] as const) if (typeof given[key] === 'string') given[key] = resolve(given[key]);
-    for (const key of Object.keys(given) as (keyof VaeTrainOptions)[]) {
-      if (!(VAE_RESUMABLE_KEYS as readonly string[]).includes(key) && given[key] !== saved[key]) {
-        throw rnnlmError('ERR_RNNLM_ARGUMENT', `--resume continues the saved run; '${key}' cannot change (only ${VAE_RESUMABLE_KEYS.join(', ')} can)`);
-      }
-    }
-    const options: VaeTrainOptions = { ...saved, ...given };
+    const options = resumedOptions(saved, overrides, VAE_RESUMABLE_KEYS, ['data', 'valid']);
     checkVaeOptions(options);
     const vocab = SentenceVocab.fromJSON(checkpoint.vocab, join(last, 'vocab.json'));
     const trainer = new SentenceVaeTrainer(dir, options, loadVaeData(options, vocab), true);
-    try {
+    return restoredOrDisposed(trainer, () => {
       const state = restoreVaeTrainer(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, last);
-      if (state.fingerprint !== trainer.data.fingerprint) {
-        throw rnnlmError('ERR_RNNLM_DATA', `the sentences differ from those the run in ${dir} was trained on (fingerprint ${trainer.data.fingerprint}, saved ${state.fingerprint}); resume needs the same files`);
-      }
+      checkSameData(state.fingerprint, trainer.data.fingerprint, dir);
       trainer.#state = state;
-    } catch (error) {
-      trainer.dispose();
-      throw error;
-    }
-    return trainer;
+    });
   }
 
   /** Optimizer steps taken so far. */

@@ -5,7 +5,7 @@ import type { SafeTensor } from '../io/safetensors.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { isCount, isRecord, readSavedTrainer, restoreTrainer, snapshotTrainer, trainerStateError, type RestoreTarget, type SavedTrainerState } from '../train/trainer_state.js';
+import { isCount, isRecord, readSavedTrainer, restoreTrainer, snapshotTrainer, trainerStateError, withDefaults, type RestoreTarget, type SavedTrainerState } from '../train/trainer_state.js';
 import { checkVaeOptions, VAE_DEFAULTS, type VaeTrainOptions } from './options.js';
 
 /** Sums over sentences of a stretch of training batches. */
@@ -68,14 +68,7 @@ function savedVaeTrainer(json: unknown, source: string): SavedTrainerState<VaeTr
 
 /** The options a saved run was started with (defaults filled in for keys added later). */
 export function savedVaeOptions(json: unknown, source: string): VaeTrainOptions {
-  const saved = savedVaeTrainer(json, source);
-  const options: VaeTrainOptions = { ...VAE_DEFAULTS, ...saved.options };
-  try {
-    checkVaeOptions(options);
-  } catch (error) {
-    trainerStateError(source, `holds invalid options: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return options;
+  return withDefaults<VaeTrainOptions>(savedVaeTrainer(json, source).options, VAE_DEFAULTS, checkVaeOptions, source);
 }
 
 /**
