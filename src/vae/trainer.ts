@@ -27,7 +27,7 @@ import { trainingBatches } from './batches.js';
 import { loadVaeData, type VaeData } from './data.js';
 import { evaluateVae, type VaeScore } from './evaluate.js';
 import { VAE_DEFAULTS, checkVaeOptions, type VaeTrainOptions } from './options.js';
-import { emptySums, restoreVaeTrainer, savedVaeOptions, snapshotVaeTrainer, type VaeSums, type VaeTrainerState } from './trainer_state.js';
+import { emptySums, restoreVaeTrainer, savedVaeOptions, snapshotVaeTrainer, type VaeTrainerState } from './trainer_state.js';
 import { SentenceVocab } from './vocab.js';
 
 /** What `resume` may change: the length of the run, how it reports, where it runs. */
@@ -244,12 +244,7 @@ export class SentenceVaeTrainer {
       while (s.epoch <= o.epochs) {
         this.model.train();
         const batches = trainingBatches(this.data.train.length, o.batch, o.seed, s.epoch);
-        let lap = performance.now();
-        const clock = (): void => {
-          const now = performance.now();
-          s.epochSeconds += (now - lap) / 1000;
-          lap = now;
-        };
+        const lap = performance.now();
         for (; s.batch < batches.length; s.batch++) {
           if (runOptions.signal?.aborted === true) {
             status = 'interrupted';
@@ -272,7 +267,7 @@ export class SentenceVaeTrainer {
           // Lets a Ctrl-C handler run between steps.
           await yieldToEventLoop();
         }
-        clock();
+        s.epochSeconds += (performance.now() - lap) / 1000;
         if (status === 'interrupted') break;
         if (s.window.steps > 0) this.#writeWindow(metrics, klWeight(anneal, Math.max(0, s.step - 1)), elapsed());
         const weight = klWeight(anneal, s.step);
