@@ -8,7 +8,8 @@ import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
-import { CELL_TYPES, checkCellType, createRnn, type CellType } from '../nn/create_rnn.js';
+import { CELL_TYPES, type CellType } from '../nn/create_rnn.js';
+import { checkRecurrentStack, createRecurrentStack } from './recurrent_stack.js';
 import type { RNNBase } from '../nn/rnn.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { tidy, zeros, type Tensor } from '../tensor.js';
@@ -43,17 +44,6 @@ export interface LanguageModelOutput {
   state: LanguageModelState;
 }
 
-function checkConfig(config: LanguageModelConfig): void {
-  for (const key of ['vocabSize', 'embedding', 'hidden', 'layers'] as const) {
-    const v = config[key];
-    if (!Number.isInteger(v) || v < 1) throw rnnlmError('ERR_RNNLM_ARGUMENT', `LanguageModel: ${key} must be a positive integer, got ${v}`);
-  }
-  checkCellType(config.cell, 'LanguageModel');
-  if (typeof config.dropout !== 'number' || !(config.dropout >= 0 && config.dropout < 1)) {
-    throw rnnlmError('ERR_RNNLM_ARGUMENT', `LanguageModel: dropout must be in [0, 1), got ${config.dropout}`);
-  }
-}
-
 export class LanguageModel extends Module {
   readonly config: Readonly<LanguageModelConfig>;
   readonly embedding: Embedding;
@@ -63,19 +53,12 @@ export class LanguageModel extends Module {
 
   constructor(config: LanguageModelConfig, options: LanguageModelOptions = {}) {
     super();
-    checkConfig(config);
+    checkRecurrentStack(config, 'LanguageModel');
     this.config = Object.freeze({ ...config });
     const generator = options.generator ?? defaultGenerator;
-    this.embedding = this.registerModule('embedding', new Embedding(config.vocabSize, config.embedding, { generator }));
-    const rnnOptions = {
-      inputSize: config.embedding,
-      hiddenSize: config.hidden,
-      numLayers: config.layers,
-      dropout: config.layers > 1 ? config.dropout : 0,
-      fused: options.fused ?? true,
-      generator,
-    };
-    this.rnn = this.registerModule('rnn', createRnn(config.cell, rnnOptions));
+    const { embedding, rnn } = createRecurrentStack(config, { fused: options.fused ?? true, generator });
+    this.embedding = this.registerModule('embedding', embedding);
+    this.rnn = this.registerModule('rnn', rnn);
     this.decoder = this.registerModule('decoder', new Linear(config.hidden, config.vocabSize, { generator }));
     this.#drop = this.registerModule('drop', new Dropout(config.dropout, { generator }));
   }

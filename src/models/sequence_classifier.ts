@@ -9,7 +9,8 @@ import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
-import { checkCellType, createRnn, type CellType } from '../nn/create_rnn.js';
+import type { CellType } from '../nn/create_rnn.js';
+import { checkRecurrentStack, createRecurrentStack } from './recurrent_stack.js';
 import type { RNNBase } from '../nn/rnn.js';
 import { packIds, type PackedSequence } from '../packed.js';
 import { defaultGenerator, type Generator } from '../random.js';
@@ -35,16 +36,12 @@ export interface SequenceClassifierOptions {
 }
 
 function checkConfig(config: SequenceClassifierConfig): void {
-  for (const key of ['vocabSize', 'embedding', 'hidden', 'layers', 'numClasses'] as const) {
-    const v = config[key];
-    if (!Number.isInteger(v) || v < 1) throw rnnlmError('ERR_RNNLM_ARGUMENT', `SequenceClassifier: ${key} must be a positive integer, got ${v}`);
+  checkRecurrentStack(config, 'SequenceClassifier');
+  if (!Number.isInteger(config.numClasses) || config.numClasses < 1) {
+    throw rnnlmError('ERR_RNNLM_ARGUMENT', `SequenceClassifier: numClasses must be a positive integer, got ${config.numClasses}`);
   }
-  checkCellType(config.cell, 'SequenceClassifier');
   if (typeof config.bidirectional !== 'boolean') {
     throw rnnlmError('ERR_RNNLM_ARGUMENT', `SequenceClassifier: bidirectional must be a boolean, got ${String(config.bidirectional)}`, 'type');
-  }
-  if (typeof config.dropout !== 'number' || !(config.dropout >= 0 && config.dropout < 1)) {
-    throw rnnlmError('ERR_RNNLM_ARGUMENT', `SequenceClassifier: dropout must be in [0, 1), got ${config.dropout}`);
   }
 }
 
@@ -60,18 +57,9 @@ export class SequenceClassifier extends Module {
     checkConfig(config);
     this.config = Object.freeze({ ...config });
     const generator = options.generator ?? defaultGenerator;
-    this.embedding = this.registerModule('embedding', new Embedding(config.vocabSize, config.embedding, { generator }));
-    const rnnOptions = {
-      inputSize: config.embedding,
-      hiddenSize: config.hidden,
-      numLayers: config.layers,
-      bidirectional: config.bidirectional,
-      // nn.LSTM's own dropout acts between stacked layers only; one layer has none to apply.
-      dropout: config.layers > 1 ? config.dropout : 0,
-      fused: options.fused ?? true,
-      generator,
-    };
-    this.rnn = this.registerModule('rnn', createRnn(config.cell, rnnOptions));
+    const { embedding, rnn } = createRecurrentStack(config, { fused: options.fused ?? true, generator });
+    this.embedding = this.registerModule('embedding', embedding);
+    this.rnn = this.registerModule('rnn', rnn);
     this.fc = this.registerModule('fc', new Linear(this.featureSize, config.numClasses, { generator }));
     this.#drop = this.registerModule('drop', new Dropout(config.dropout, { generator }));
   }
