@@ -9,21 +9,15 @@ import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { CELL_TYPES, type CellType } from '../nn/create_rnn.js';
-import { checkRecurrentStack, createRecurrentStack } from './recurrent_stack.js';
+import { checkRecurrentStack, createRecurrentStack, type RecurrentStackConfig } from './recurrent_stack.js';
 import type { RNNBase } from '../nn/rnn.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { tidy, zeros, type Tensor } from '../tensor.js';
 
 export { CELL_TYPES, type CellType };
 
-export interface LanguageModelConfig {
-  vocabSize: number;
-  embedding: number;
-  hidden: number;
-  layers: number;
-  cell: CellType;
-  dropout: number;
-}
+/** Sizes, cell and dropout (between stacked layers and before the decoder); one direction. */
+export type LanguageModelConfig = Omit<RecurrentStackConfig, 'bidirectional'>;
 
 export interface LanguageModelOptions {
   /** Source of the initial weights and of the dropout masks (default: the global generator). */

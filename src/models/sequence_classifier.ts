@@ -9,19 +9,13 @@ import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
-import type { CellType } from '../nn/create_rnn.js';
-import { checkRecurrentStack, createRecurrentStack } from './recurrent_stack.js';
+import { checkRecurrentStack, createRecurrentStack, type RecurrentStackConfig } from './recurrent_stack.js';
 import type { RNNBase } from '../nn/rnn.js';
 import { packIds, type PackedSequence } from '../packed.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { tidy, type Tensor } from '../tensor.js';
 
-export interface SequenceClassifierConfig {
-  vocabSize: number;
-  embedding: number;
-  hidden: number;
-  layers: number;
-  cell: CellType;
+export interface SequenceClassifierConfig extends RecurrentStackConfig {
   bidirectional: boolean;
   /** Dropout on the final features (and between stacked layers), training only. */
   dropout: number;
