@@ -76,6 +76,9 @@ test('resume refuses to change the model or the data', () => {
   const r = rnnlm('train', '--resume', 'split', '--hidden', '32');
   assert.is(r.status, 1);
   assert.match(r.stderr, /'hidden' cannot change/);
+  const elsewhere = rnnlm('train', '--resume', 'split', '--out', 'other');
+  assert.ok(elsewhere.status !== 0);
+  assert.match(elsewhere.stderr, /'--resume <run>' cannot be used with option '--out <dir>'/);
 });
 
 test('train refuses to overwrite an existing run', () => {

@@ -149,6 +149,9 @@ test('vae train --resume continues a finished run to more epochs, bit for bit', 
   const changed = vae('train', '--resume', 'halves', '--lr', '0.01');
   assert.is(changed.status, 1);
   assert.match(changed.stderr, /'lr' cannot change/);
+  const elsewhere = vae('train', '--resume', 'halves', '--out', 'other');
+  assert.ok(elsewhere.status !== 0);
+  assert.match(elsewhere.stderr, /'--resume <run>' cannot be used with option '--out <dir>'/);
   const second = vae('train', '--resume', 'halves', '--epochs', '2', '--json');
   assert.is(second.status, 0, second.stderr);
   const summary = jsonLines(second.stdout).find((e) => e.event === 'summary') as Record<string, any>;

@@ -93,7 +93,7 @@ function trainSubcommand() {
     .option('--clip <x>', 'global gradient-norm limit, 0 for none (default 5)', numberIn('--clip', 0))
     .addOption(new Option('--class-weights <kind>', 'none (default) or balanced: weigh rare labels up').argParser(oneOf('--class-weights', CLASS_WEIGHTINGS)))
     .option('--out <dir>', 'run folder (default runs/classify-<date-time>)')
-    .option('--resume <run>', 'continue the run in this folder from its last checkpoint (--epochs may grow)')
+    .addOption(new Option('--resume <run>', 'continue the run in this folder from its last checkpoint (--epochs may grow)').conflicts('out'))
     .addOption(new Option('--device <device>', 'auto, cpu or cuda').argParser(oneOf('--device', DEVICES)))
     .option('--seed <n>', 'random seed: split, weights, batch order, dropout (default 1)', nonNegativeInteger('--seed'))
     .option('--json', 'print JSON lines (start, epoch, summary) instead of the progress view')

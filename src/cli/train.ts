@@ -102,7 +102,7 @@ export function trainCommand() {
     .option('--out <dir>', 'run folder (default runs/<date-time>)')
     .addOption(new Option('--device <device>', 'auto, cpu or cuda').argParser(oneOf('--device', DEVICES)))
     .option('--seed <n>', 'random seed', nonNegativeInteger('--seed'))
-    .option('--resume <run>', 'continue the run in this folder from its last checkpoint')
+    .addOption(new Option('--resume <run>', 'continue the run in this folder from its last checkpoint').conflicts('out'))
     .option('--json', 'print JSON lines (start, valid, sample, summary) instead of the progress view')
     .addHelpText(
       'after',

@@ -96,7 +96,7 @@ function trainCommand() {
     .option('--decoder-only', 'train the plain LM baseline: the decoder alone, no latent code')
     .option('--log-every <n>', 'a train_steps metrics record every N steps (default 50)', positiveInteger('--log-every'))
     .option('--out <dir>', 'run folder (default runs/vae-<date-time>)')
-    .option('--resume <run>', 'continue the run in this folder from its last checkpoint (--epochs may grow)')
+    .addOption(new Option('--resume <run>', 'continue the run in this folder from its last checkpoint (--epochs may grow)').conflicts('out'))
     .addOption(new Option('--device <device>', 'auto, cpu or cuda').argParser(oneOf('--device', DEVICES)))
     .option('--seed <n>', 'random seed (default 1)', nonNegativeInteger('--seed'))
     .option('--json', 'print JSON lines (start, epoch, summary) instead of the progress view')
