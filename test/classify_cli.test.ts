@@ -213,6 +213,16 @@ test('train --resume after Ctrl-C finishes the run bit for bit as one uninterrup
   assert.equal(records(out), records(run));
 });
 
+test('train --resume refuses examples that changed since the run was saved', async () => {
+  const copy = join(work, 'names-copy');
+  mkdirSync(copy);
+  for (const label of Object.keys(alphabets)) writeFileSync(join(copy, `${label}.txt`), readFileSync(join(data, `${label}.txt`)));
+  const out = join(work, 'changing');
+  ok(await cli(['train', ...small.slice(2), '--data', copy, '--epochs', '1', '--out', out, '--json']));
+  writeFileSync(join(copy, 'Alpha.txt'), `${readFileSync(join(data, 'Alpha.txt'), 'utf8')}Abcdea\n`);
+  fails(await cli(['train', '--resume', out, '--epochs', '2']), 'ERR_RNNLM_DATA', /the data differ from those the run in .*changing was trained on/);
+});
+
 test('errors: missing --data, empty label file, existing run, bad CSV, unknown label, empty text, bad flags', async () => {
   fails(await cli(['train', '--epochs', '1']), 'ERR_RNNLM_USAGE', /--data is required/);
   const bad = join(work, 'bad');

@@ -81,6 +81,17 @@ test('resume refuses to change the model or the data', () => {
   assert.match(elsewhere.stderr, /'--resume <run>' cannot be used with option '--out <dir>'/);
 });
 
+test('resume refuses data that changed since the run was saved, naming both fingerprints', () => {
+  const copy = join(work, 'corpus-copy.txt');
+  writeFileSync(copy, `${lines.join('\n')}\n`);
+  const first = rnnlm('train', ...small.slice(2), '--data', copy, '--steps', '2', '--out', 'changing');
+  assert.is(first.status, 0, first.stderr);
+  writeFileSync(copy, `${lines.slice(1).join('\n')}\n`);
+  const r = rnnlm('train', '--resume', 'changing', '--steps', '4');
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /the data differ from those the run in .*changing was trained on \(fingerprint \S+, saved \S+\).*ERR_RNNLM_DATA/);
+});
+
 test('train refuses to overwrite an existing run', () => {
   const r = rnnlm('train', ...small, '--steps', '2', '--out', 'full');
   assert.is(r.status, 1);
