@@ -12,7 +12,7 @@ import type { Device } from '../tensor.js';
 import { readCheckpoint, resolveCheckpointDir, saveCheckpoint, CONFIG_FILE, MODEL_FILE, VOCAB_FILE, type TrainerCheckpoint } from './checkpoint.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, type CheckpointConfig } from './config.js';
 import { toSafeTensor, type SavedTensor } from './tensors.js';
-import { checkWeights, type ExpectedTensor } from './weights.js';
+import { checkWeights, rnnWeightShapes, type ExpectedTensor } from './weights.js';
 import { loadWeightsInto } from './load_weights.js';
 
 export interface ClassifierCheckpointConfig extends CheckpointConfig {
@@ -102,25 +102,13 @@ export function classifierConfigOf(config: ClassifierCheckpointConfig): Sequence
   };
 }
 
-const GATES = { lstm: 4, gru: 3, rnn: 1, rnn_relu: 1 } as const;
-
 /** PyTorch state_dict names and shapes of a classifier: embedding, rnn.* (both directions), fc. */
 export function classifierWeightShapes(config: ClassifierCheckpointConfig): Map<string, ExpectedTensor> {
   const { vocab_size: V, embedding: E, hidden: H, layers: L, cell, bidirectional, num_classes: C } = config.model;
-  const G = GATES[cell];
   const D = bidirectional ? 2 : 1;
-  const gates = `${G} gate${G > 1 ? 's' : ''} x hidden ${H}`;
   const out = new Map<string, ExpectedTensor>();
   out.set('embedding.weight', { shape: [V, E], why: `vocab_size ${V}, embedding ${E}` });
-  for (let k = 0; k < L; k++) {
-    const input = k === 0 ? E : H * D;
-    for (const suffix of D === 2 ? ['', '_reverse'] : ['']) {
-      out.set(`rnn.weight_ih_l${k}${suffix}`, { shape: [G * H, input], why: `${cell}: ${gates}, input ${input}` });
-      out.set(`rnn.weight_hh_l${k}${suffix}`, { shape: [G * H, H], why: `${cell}: ${gates}, hidden ${H}` });
-      out.set(`rnn.bias_ih_l${k}${suffix}`, { shape: [G * H], why: `${cell}: ${gates}` });
-      out.set(`rnn.bias_hh_l${k}${suffix}`, { shape: [G * H], why: `${cell}: ${gates}` });
-    }
-  }
+  rnnWeightShapes(out, 'rnn', cell, E, H, L, D);
   out.set('fc.weight', { shape: [C, D * H], why: `num_classes ${C}, ${D} direction${D > 1 ? 's' : ''} x hidden ${H}` });
   out.set('fc.bias', { shape: [C], why: `num_classes ${C}` });
   return out;

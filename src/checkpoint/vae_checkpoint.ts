@@ -19,7 +19,7 @@ import { CONFIG_FILE, MODEL_FILE, VOCAB_FILE, readCheckpoint, resolveCheckpointD
 import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, type CheckpointConfig } from './config.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import { fromSafeTensor, toSafeTensor } from './tensors.js';
-import { checkWeights, type ExpectedTensor } from './weights.js';
+import { checkWeights, rnnWeightShapes, type ExpectedTensor } from './weights.js';
 
 export interface SentenceVaeCheckpointConfig extends CheckpointConfig {
   kind: 'sentence_vae';
@@ -127,22 +127,6 @@ export function sentenceVaeConfigOf(config: SentenceVaeCheckpointConfig): Senten
   };
 }
 
-const GATES = { lstm: 4, gru: 3, rnn: 1, rnn_relu: 1 } as const;
-
-function rnnShapes(out: Map<string, ExpectedTensor>, prefix: string, cell: CellType, input: number, H: number, L: number, D: number): void {
-  const G = GATES[cell];
-  const gates = `${cell}: ${G} gate${G > 1 ? 's' : ''} x hidden ${H}`;
-  for (let k = 0; k < L; k++) {
-    const inSize = k === 0 ? input : H * D;
-    for (const suffix of D === 2 ? ['', '_reverse'] : ['']) {
-      out.set(`${prefix}.weight_ih_l${k}${suffix}`, { shape: [G * H, inSize], why: `${gates}, input ${inSize}` });
-      out.set(`${prefix}.weight_hh_l${k}${suffix}`, { shape: [G * H, H], why: `${gates}, hidden ${H}` });
-      out.set(`${prefix}.bias_ih_l${k}${suffix}`, { shape: [G * H], why: gates });
-      out.set(`${prefix}.bias_hh_l${k}${suffix}`, { shape: [G * H], why: gates });
-    }
-  }
-}
-
 /** PyTorch state_dict names and shapes of a sentence VAE, from its config.json alone. */
 export function sentenceVaeWeightShapes(config: SentenceVaeCheckpointConfig): Map<string, ExpectedTensor> {
   const { vocab_size: V, embedding: E, hidden: H, latent: Z, layers: L, cell, bidirectional, decoder_only } = config.model;
@@ -150,8 +134,8 @@ export function sentenceVaeWeightShapes(config: SentenceVaeCheckpointConfig): Ma
   const features = H * D * L;
   const out = new Map<string, ExpectedTensor>();
   out.set('embedding.weight', { shape: [V, E], why: `vocab_size ${V}, embedding ${E}` });
-  if (!decoder_only) rnnShapes(out, 'encoder_rnn', cell, E, H, L, D);
-  rnnShapes(out, 'decoder_rnn', cell, E, H, L, 1);
+  if (!decoder_only) rnnWeightShapes(out, 'encoder_rnn', cell, E, H, L, D);
+  rnnWeightShapes(out, 'decoder_rnn', cell, E, H, L, 1);
   if (!decoder_only) {
     for (const name of ['hidden2mean', 'hidden2logv']) {
       out.set(`${name}.weight`, { shape: [Z, features], why: `latent ${Z}, hidden ${H} x ${D} directions x ${L} layers` });

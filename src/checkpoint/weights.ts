@@ -4,6 +4,7 @@
 import type { ErrorCode } from '../errors.js';
 import { rnnlmError } from '../errors.js';
 import type { SafeDType } from '../io/safetensors.js';
+import type { CellType } from '../nn/create_rnn.js';
 import type { LanguageModelCheckpointConfig } from './config.js';
 
 export interface ExpectedTensor {
@@ -14,20 +15,31 @@ export interface ExpectedTensor {
 
 const GATES = { lstm: 4, gru: 3, rnn: 1, rnn_relu: 1 } as const;
 
+/**
+ * Adds the names and shapes of an nn.LSTM/GRU/RNN's parameters under `prefix` (L layers, D
+ * directions, `input` features into the first layer): weight_ih_l{k}[_reverse], weight_hh_l{k},
+ * bias_ih_l{k}, bias_hh_l{k}.
+ */
+export function rnnWeightShapes(out: Map<string, ExpectedTensor>, prefix: string, cell: CellType, input: number, H: number, L: number, D: 1 | 2): void {
+  const G = GATES[cell];
+  const gates = `${cell}: ${G} gate${G > 1 ? 's' : ''} x hidden ${H}`;
+  for (let k = 0; k < L; k++) {
+    const inSize = k === 0 ? input : H * D;
+    for (const suffix of D === 2 ? ['', '_reverse'] : ['']) {
+      out.set(`${prefix}.weight_ih_l${k}${suffix}`, { shape: [G * H, inSize], why: `${gates}, input ${inSize}` });
+      out.set(`${prefix}.weight_hh_l${k}${suffix}`, { shape: [G * H, H], why: `${gates}, hidden ${H}` });
+      out.set(`${prefix}.bias_ih_l${k}${suffix}`, { shape: [G * H], why: gates });
+      out.set(`${prefix}.bias_hh_l${k}${suffix}`, { shape: [G * H], why: gates });
+    }
+  }
+}
+
 /** PyTorch state_dict names and shapes of a language model: embedding, rnn.*, decoder. */
 export function languageModelWeightShapes(config: LanguageModelCheckpointConfig): Map<string, ExpectedTensor> {
   const { vocab_size: V, embedding: E, hidden: H, layers: L, cell } = config.model;
-  const G = GATES[cell];
-  const gates = `${G} gate${G > 1 ? 's' : ''} x hidden ${H}`;
   const out = new Map<string, ExpectedTensor>();
   out.set('embedding.weight', { shape: [V, E], why: `vocab_size ${V}, embedding ${E}` });
-  for (let k = 0; k < L; k++) {
-    const input = k === 0 ? E : H;
-    out.set(`rnn.weight_ih_l${k}`, { shape: [G * H, input], why: `${cell}: ${gates}, input ${input}` });
-    out.set(`rnn.weight_hh_l${k}`, { shape: [G * H, H], why: `${cell}: ${gates}, hidden ${H}` });
-    out.set(`rnn.bias_ih_l${k}`, { shape: [G * H], why: `${cell}: ${gates}` });
-    out.set(`rnn.bias_hh_l${k}`, { shape: [G * H], why: `${cell}: ${gates}` });
-  }
+  rnnWeightShapes(out, 'rnn', cell, E, H, L, 1);
   out.set('decoder.weight', { shape: [V, H], why: `vocab_size ${V}, hidden ${H}` });
   out.set('decoder.bias', { shape: [V], why: `vocab_size ${V}` });
   return out;
