@@ -2,15 +2,24 @@
 // validation, generator offset, optimizer step counts and hyperparameters, the run's options)
 // and optimizer.safetensors (optimizer moments and the carried recurrent state). Together with
 // the weights it is everything the next step depends on.
-import { rnnlmError } from '../errors.js';
 import type { SafeTensor } from '../io/safetensors.js';
-import type { LanguageModel, LanguageModelState } from '../models/language_model.js';
+import { disposeState, type LanguageModel, type LanguageModelState } from '../models/language_model.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import type { Generator, GeneratorState } from '../random.js';
-import { fromFloat32Array, type Device, type Tensor } from '../tensor.js';
+import type { Generator } from '../random.js';
+import type { Tensor } from '../tensor.js';
 import { checkLmOptions, LM_DEFAULTS, type LmTrainOptions } from './lm_options.js';
-import { isSavedOptimizer, optimizerStateDict, snapshotOptimizer, type SavedOptimizer } from './optimizer_state.js';
-import { withDefaults } from './trainer_state.js';
+import {
+  asTrainerStateError,
+  isCount,
+  readSavedTrainer,
+  restoreTrainer,
+  savedTensor,
+  snapshotTrainer,
+  trainerStateError,
+  withDefaults,
+  type RestoreTarget,
+  type SavedTrainerState,
+} from './trainer_state.js';
 
 /** Where a run stands, in plain numbers. */
 export interface LmTrainerState {
@@ -28,13 +37,9 @@ export interface LmTrainerState {
   fingerprint: string;
 }
 
-interface SavedTrainer {
-  format: 'rnnlm-trainer';
-  version: 1;
-  options: LmTrainOptions;
-  state: LmTrainerState;
-  generator: GeneratorState;
-  optimizer: SavedOptimizer;
+const FORMAT = 'rnnlm-trainer';
+
+interface SavedTrainer extends SavedTrainerState<LmTrainOptions, LmTrainerState> {
   /** Whether optimizer.safetensors holds carried.h (and carried.c). */
   carried: boolean;
 }
@@ -52,66 +57,26 @@ export function snapshotTrainerState(
   generator: Generator,
   carried: LanguageModelState | null,
 ): TrainerSnapshot {
-  const tensors = new Map<string, Tensor>();
-  const savedOptimizer = snapshotOptimizer(optimizer, tensors);
+  const snapshot = snapshotTrainer(FORMAT, options, state, optimizer, generator);
   if (carried !== null) {
-    tensors.set('carried.h', carried.h);
-    if (carried.c !== null) tensors.set('carried.c', carried.c);
+    snapshot.tensors.set('carried.h', carried.h);
+    if (carried.c !== null) snapshot.tensors.set('carried.c', carried.c);
   }
-  return {
-    state: {
-      format: 'rnnlm-trainer',
-      version: 1,
-      options: { ...options },
-      state: { ...state, best: state.best === null ? null : { ...state.best } },
-      generator: generator.getState(),
-      optimizer: savedOptimizer,
-      carried: carried !== null,
-    },
-    tensors,
-  };
-}
-
-function corrupt(source: string, what: string): never {
-  throw rnnlmError('ERR_RNNLM_CHECKPOINT', `${source}: trainer state ${what}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return { state: { ...snapshot.state, carried: carried !== null }, tensors: snapshot.tensors };
 }
 
 function savedTrainer(json: unknown, source: string): SavedTrainer {
-  if (!isRecord(json) || json.format !== 'rnnlm-trainer') corrupt(source, 'is not an rnnlm language-model trainer state');
-  if (json.version !== 1) corrupt(source, `has version ${String(json.version)}; this rnnlm reads version 1`);
-  const state = json.state;
-  if (!isRecord(state)) corrupt(source, 'has no state');
-  for (const key of ['step', 'epoch', 'chunk', 'staleValidations', 'elapsed'] as const) {
-    const v = state[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) corrupt(source, `field state.${key} is ${JSON.stringify(v)}`);
-  }
-  if (typeof state.fingerprint !== 'string') corrupt(source, 'has no data fingerprint');
-  if (!isSavedOptimizer(json.optimizer)) corrupt(source, 'has no optimizer record');
-  if (!isRecord(json.generator)) corrupt(source, 'has no generator state');
-  return json as unknown as SavedTrainer;
+  return readSavedTrainer<LmTrainOptions, LmTrainerState>(json, source, FORMAT, 'an rnnlm language-model trainer state', (state) => {
+    for (const key of ['step', 'epoch', 'chunk', 'staleValidations', 'elapsed'] as const) {
+      if (!isCount(state[key])) trainerStateError(source, `field state.${key} is ${JSON.stringify(state[key])}`);
+    }
+    if (typeof state.fingerprint !== 'string') trainerStateError(source, 'has no data fingerprint');
+  }) as SavedTrainer;
 }
 
 /** The options a saved run was started with (defaults filled in for keys added later). */
 export function savedOptions(json: unknown, source: string): LmTrainOptions {
-  const saved = savedTrainer(json, source);
-  if (!isRecord(saved.options)) corrupt(source, 'has no options');
-  return withDefaults<LmTrainOptions>(saved.options, LM_DEFAULTS, checkLmOptions, source);
-}
-
-function toTensor(t: SafeTensor, name: string, source: string, device: Device): Tensor {
-  if (t.dtype !== 'F32' || !(t.data instanceof Float32Array)) corrupt(source, `tensor '${name}' is ${t.dtype}, expected F32`);
-  return fromFloat32Array(t.data, t.shape, { device });
-}
-
-export interface RestoreTarget {
-  model: LanguageModel;
-  optimizer: Optimizer;
-  generator: Generator;
-  device: Device;
+  return withDefaults<LmTrainOptions>(savedTrainer(json, source).options, LM_DEFAULTS, checkLmOptions, source);
 }
 
 export interface CheckpointWithTrainer {
@@ -125,41 +90,26 @@ export interface CheckpointWithTrainer {
  */
 export function restoreTrainerState(
   checkpoint: CheckpointWithTrainer,
-  target: RestoreTarget,
+  target: RestoreTarget & { model: LanguageModel },
   source: string,
 ): { state: LmTrainerState; carried: LanguageModelState | null } {
-  if (checkpoint.trainer === null) corrupt(source, 'is missing (this checkpoint cannot resume training)');
+  if (checkpoint.trainer === null) trainerStateError(source, 'is missing (this checkpoint cannot resume training)');
   const saved = savedTrainer(checkpoint.trainer.state, source);
   const tensors = checkpoint.trainer.tensors;
-  const created: Tensor[] = [];
-  const make = (t: SafeTensor, name: string): Tensor => {
-    const tensor = toTensor(t, name, source, target.device);
-    created.push(tensor);
-    return tensor;
-  };
+  let carried: LanguageModelState | null = null;
   try {
-    const weights = new Map<string, Tensor>();
-    for (const [name, t] of checkpoint.weights) weights.set(name, make(t, name));
-    const dict = optimizerStateDict(saved.optimizer, tensors, make);
-    let carried: LanguageModelState | null = null;
     if (saved.carried) {
       const h = tensors.get('carried.h');
-      if (h === undefined) corrupt(source, "lacks 'carried.h'");
+      if (h === undefined) trainerStateError(source, "lacks 'carried.h'");
       const c = tensors.get('carried.c');
-      carried = { h: make(h, 'carried.h'), c: c === undefined ? null : make(c, 'carried.c') };
-      if ((carried.c !== null) !== (target.model.config.cell === 'lstm')) corrupt(source, "'carried.c' does not match the cell");
+      if ((c !== undefined) !== (target.model.config.cell === 'lstm')) trainerStateError(source, "'carried.c' does not match the cell");
+      carried = { h: savedTensor(h, 'carried.h', source, target.device), c: null };
+      if (c !== undefined) carried.c = savedTensor(c, 'carried.c', source, target.device);
     }
-    target.model.loadStateDict(weights);
-    target.optimizer.loadStateDict(dict);
-    target.generator.setState(saved.generator);
-    // The model and optimizer copied what they needed; only the carried state stays alive.
-    for (const t of created) if (t !== carried?.h && t !== carried?.c) t.dispose();
-    return { state: { ...saved.state, best: saved.state.best === null ? null : { ...saved.state.best } }, carried };
+    restoreTrainer(saved, { weights: checkpoint.weights, trainer: checkpoint.trainer }, target, source);
   } catch (error) {
-    for (const t of created) if (!t.isDisposed) t.dispose();
-    if (error instanceof Error && 'code' in error && error.code !== 'ERR_RNNLM_CHECKPOINT') {
-      corrupt(source, `does not fit this model: ${error.message}`);
-    }
-    throw error;
+    disposeState(carried);
+    throw asTrainerStateError(error, source);
   }
+  return { state: { ...saved.state, best: saved.state.best === null ? null : { ...saved.state.best } }, carried };
 }

@@ -59,6 +59,20 @@ export function readSavedTrainer<O, S>(json: unknown, source: string, format: st
   return json as unknown as SavedTrainerState<O, S>;
 }
 
+/** A tensor of optimizer.safetensors on `device`; it must be F32. */
+export function savedTensor(t: SafeTensor, name: string, source: string, device: Device): Tensor {
+  if (t.dtype !== 'F32' || !(t.data instanceof Float32Array)) trainerStateError(source, `tensor '${name}' is ${t.dtype}, expected F32`);
+  return fromFloat32Array(t.data, t.shape, { device });
+}
+
+/** An error of restoring as ERR_RNNLM_CHECKPOINT ("does not fit this model: ..."), unless it is one. */
+export function asTrainerStateError(error: unknown, source: string): unknown {
+  if (error instanceof Error && 'code' in error && error.code !== 'ERR_RNNLM_CHECKPOINT') {
+    return rnnlmError('ERR_RNNLM_CHECKPOINT', `${source}: trainer state does not fit this model: ${error.message}`);
+  }
+  return error;
+}
+
 export interface RestoreTarget {
   model: Module;
   optimizer: Optimizer;
@@ -78,8 +92,7 @@ export function restoreTrainer(
 ): void {
   const created: Tensor[] = [];
   const make = (t: SafeTensor, name: string): Tensor => {
-    if (t.dtype !== 'F32' || !(t.data instanceof Float32Array)) trainerStateError(source, `tensor '${name}' is ${t.dtype}, expected F32`);
-    const tensor = fromFloat32Array(t.data, t.shape, { device: target.device });
+    const tensor = savedTensor(t, name, source, target.device);
     created.push(tensor);
     return tensor;
   };
@@ -91,10 +104,7 @@ export function restoreTrainer(
     target.optimizer.loadStateDict(dict);
     target.generator.setState(saved.generator);
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code !== 'ERR_RNNLM_CHECKPOINT') {
-      trainerStateError(source, `does not fit this model: ${error.message}`);
-    }
-    throw error;
+    throw asTrainerStateError(error, source);
   } finally {
     // The model and optimizer copied what they needed.
     for (const t of created) if (!t.isDisposed) t.dispose();
