@@ -3,8 +3,7 @@
 // cut into batches, and the batches shuffled. Names in a batch then have similar lengths, so the
 // packed time steps stay full (batch_sizes shrink little), while every epoch still mixes
 // examples differently. Evaluation batches are simply sorted by length.
-import { SampleRandom } from '../sample/pick.js';
-import { shuffleInPlace } from './split.js';
+import { SampleRandom, shuffleInPlace } from '../sample/pick.js';
 
 /** Pools of this many batches are sorted by length (about 3,200 names at batch 64). */
 export const POOL_BATCHES = 50;

@@ -2,7 +2,8 @@
 export { readClassificationData, normalizeText, type ClassificationData, type Example, type ReadClassificationOptions } from './data.js';
 export { parseCsv, type CsvRow } from './csv.js';
 export { ClassifierVocab, UNK_CHAR, UNK_ID, describeCharacters, type EncodedText } from './vocab.js';
-export { stratifiedSplit, shuffleInPlace, type IndexSplit } from './split.js';
+export { stratifiedSplit, type IndexSplit } from './split.js';
+export { shuffleInPlace } from '../sample/pick.js';
 export { bucketedBatches, sortedBatches, POOL_BATCHES } from './batches.js';
 export { classificationLoss, balancedClassWeights } from './loss.js';
 export { confusionMatrix, classificationReport, type ClassMetrics, type ClassificationReport } from './metrics.js';

@@ -2,24 +2,13 @@
 // share on both sides (a rare language would otherwise miss the test set, or the training set),
 // and seeded, so that a run and its reference compare on the same examples.
 import { rnnlmError } from '../errors.js';
-import { SampleRandom } from '../sample/pick.js';
+import { SampleRandom, shuffleInPlace } from '../sample/pick.js';
 
 export interface IndexSplit {
   /** Indices of the training examples, ascending. */
   train: number[];
   /** Indices of the held-out examples, ascending. */
   test: number[];
-}
-
-/** Shuffles `items` in place (Fisher-Yates) with `random`; returns them. */
-export function shuffleInPlace<T>(items: T[], random: SampleRandom): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random.next() * (i + 1));
-    const t = items[i]!;
-    items[i] = items[j]!;
-    items[j] = t;
-  }
-  return items;
 }
 
 /**

@@ -36,6 +36,17 @@ export class SampleRandom {
   }
 }
 
+/** Shuffles `items` in place (Fisher-Yates) with `random`; returns them. */
+export function shuffleInPlace<T>(items: T[], random: SampleRandom): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1));
+    const t = items[i]!;
+    items[i] = items[j]!;
+    items[j] = t;
+  }
+  return items;
+}
+
 export function checkPickOptions(options: PickOptions): void {
   const { temperature = 1, topK = 0, topP = 1 } = options;
   if (!Number.isFinite(temperature) || temperature <= 0) throw rnnlmError('ERR_RNNLM_ARGUMENT', `temperature must be > 0, got ${temperature}`);

@@ -1,18 +1,7 @@
 // Batches of sentence indices: a fresh shuffle every training epoch (as the reference's
 // DataLoader(shuffle=True)), drawn from a seeded SplitMix stream so that a seed repeats a run;
 // evaluation batches sorted by length, which changes no sum but keeps packed steps full.
-import { SampleRandom } from '../sample/pick.js';
-
-/** Fisher-Yates shuffle in place with `random`. */
-export function shuffleInPlace<T>(items: T[], random: SampleRandom): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random.next() * (i + 1));
-    const t = items[i]!;
-    items[i] = items[j]!;
-    items[j] = t;
-  }
-  return items;
-}
+import { SampleRandom, shuffleInPlace } from '../sample/pick.js';
 
 /** Epoch `epoch`'s training batches of `count` sentences (the last one may be smaller). */
 export function trainingBatches(count: number, batch: number, seed: number, epoch: number): number[][] {
