@@ -19,7 +19,7 @@ import { Generator } from '../random.js';
 import { resolveDevice } from '../runtime.js';
 import { SampleRandom } from '../sample/pick.js';
 import { tidy, type Device } from '../tensor.js';
-import { concatenateSequences, fingerprint } from '../train/lm_data.js';
+import { concatenateSequences, fingerprint } from '../data/fingerprint.js';
 import { MetricsWriter } from '../train/metrics.js';
 import { checkSameData, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
 import { bucketedBatches } from './batches.js';

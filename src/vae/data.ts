@@ -3,7 +3,7 @@
 // sentences alone, and every sentence turned into word ids.
 import { basename } from 'node:path';
 import { rnnlmError } from '../errors.js';
-import { concatenateSequences, fingerprint } from '../train/lm_data.js';
+import { concatenateSequences, fingerprint } from '../data/fingerprint.js';
 import type { VaeTrainOptions } from './options.js';
 import { defaultSentences, readSentences, type SentenceFormat } from './sentences.js';
 import { SentenceVocab } from './vocab.js';
