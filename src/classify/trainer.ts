@@ -7,20 +7,20 @@
 // run (after Ctrl-C, or to more epochs) bit for bit.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { backward } from '../autograd.js';
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { saveClassifier } from '../checkpoint/classifier_checkpoint.js';
 import { rnnlmError } from '../errors.js';
 import { SequenceClassifier } from '../models/sequence_classifier.js';
-import { Adam, clipGradNorm } from '../optim/index.js';
+import { Adam } from '../optim/index.js';
 import { packIds } from '../packed.js';
 import { Generator } from '../random.js';
 import { resolveDevice } from '../runtime.js';
 import { SampleRandom } from '../sample/pick.js';
-import { tidy, type Device } from '../tensor.js';
+import type { Device } from '../tensor.js';
 import { concatenateSequences, fingerprint } from '../data/fingerprint.js';
-import { MetricsWriter } from '../train/metrics.js';
+import { divergedError, guardedStep } from '../train/guarded_step.js';
+import { runTrainingLoop } from '../train/loop.js';
+import type { MetricsWriter } from '../train/metrics.js';
 import { checkSameData, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
 import { bucketedBatches } from './batches.js';
 import { readClassificationData, type ClassificationData, type Example } from './data.js';
@@ -227,83 +227,61 @@ export class ClassifierTrainer {
     const o = this.options;
     const s = this.#state;
     const wallStart = performance.now();
-    mkdirSync(this.runDir, { recursive: true });
-    const files = writeSplitFiles(this.runDir, this.data, this.split, { seed: o.seed, testFraction: o.testFraction });
-    const metrics = new MetricsWriter(this.runDir, s.step > 0 ? { keepThrough: s.step } : {});
-    const testWithUnknown = this.split.test.filter((i) => this.vocab.encode(this.data.examples[i]!.text).unknown.length > 0).length;
-    reporter.start({
-      runDir: this.runDir,
-      source: this.data.source,
-      labels: this.data.labels,
-      trainExamples: this.split.train.length,
-      testExamples: this.split.test.length,
-      vocabSize: this.vocab.size,
-      parameters: this.model.parameterCount(),
-      totalSteps: this.stepsPerEpoch * o.epochs,
-      stepsPerEpoch: this.stepsPerEpoch,
-      startStep: s.step,
-      device: this.device,
-      deviceNote: this.#deviceNote,
-      testWithUnknown,
-    });
     const lengths = this.#ids.map((ids) => ids.length);
     const params = this.model.parameters();
-    let status: ClassifierTrainSummary['status'] = 'finished';
-    try {
-      while (s.epoch <= o.epochs) {
-        this.model.train();
-        // The epoch's batches come from the stream's position at the epoch's start, so a run
-        // resumed mid-epoch sees the same batches.
-        const random = new SampleRandom(s.batchRandom);
-        const batches = bucketedBatches(this.split.train, lengths, o.batch, random);
-        for (; s.batch < batches.length; s.batch++) {
-          if (runOptions.signal?.aborted === true) {
-            status = 'interrupted';
-            break;
+    mkdirSync(this.runDir, { recursive: true });
+    const files = writeSplitFiles(this.runDir, this.data, this.split, { seed: o.seed, testFraction: o.testFraction });
+    // The current epoch's batches and the batch-order stream they were drawn from.
+    let epoch: { batches: number[][]; random: SampleRandom } | null = null;
+    const status = await runTrainingLoop(
+      {
+        runDir: this.runDir,
+        keepMetricsThrough: s.step > 0 ? s.step : null,
+        begin: () => {
+          const testWithUnknown = this.split.test.filter((i) => this.vocab.encode(this.data.examples[i]!.text).unknown.length > 0).length;
+          reporter.start({
+            runDir: this.runDir,
+            source: this.data.source,
+            labels: this.data.labels,
+            trainExamples: this.split.train.length,
+            testExamples: this.split.test.length,
+            vocabSize: this.vocab.size,
+            parameters: this.model.parameterCount(),
+            totalSteps: this.stepsPerEpoch * o.epochs,
+            stepsPerEpoch: this.stepsPerEpoch,
+            startStep: s.step,
+            device: this.device,
+            deviceNote: this.#deviceNote,
+            testWithUnknown,
+          });
+        },
+        hasNext: () => s.epoch <= o.epochs,
+        step: (metrics) => {
+          if (epoch === null) {
+            this.model.train();
+            // The epoch's batches come from the stream's position at the epoch's start, so a run
+            // resumed mid-epoch sees the same batches.
+            const random = new SampleRandom(s.batchRandom);
+            epoch = { batches: bucketedBatches(this.split.train, lengths, o.batch, random), random };
           }
-          const batch = batches[s.batch]!;
-          const started = performance.now();
-          const loss = this.#trainStep(batch, params, s.step + 1);
-          const spent = (performance.now() - started) / 1000;
-          s.trainSeconds += spent;
-          s.step += 1;
-          s.lossSum += loss * batch.length;
-          s.seen += batch.length;
-          metrics.write({ split: 'train', step: s.step, epoch: s.epoch, loss });
-          const chars = batch.reduce((n, i) => n + lengths[i]!, 0);
-          reporter.step({ step: s.step, epoch: s.epoch, loss, examplesPerSec: batch.length / Math.max(1e-6, spent), tokensPerSec: chars / Math.max(1e-6, spent) });
-          // Lets a Ctrl-C handler run between steps; the step itself is synchronous native work.
-          await yieldToEventLoop();
-        }
-        if (status === 'interrupted') break;
-        const epoch = s.epoch;
-        const r = this.evaluateTest();
-        if (!Number.isFinite(r.loss)) throw rnnlmError('ERR_RNNLM_NAN', `training diverged: the held-out loss is ${r.loss} after epoch ${epoch}; try a lower --lr`);
-        const best = s.best === null || r.loss < s.best.loss;
-        if (best) {
-          s.best = { loss: r.loss, epoch };
-          this.#save('best');
-        }
-        const trainLoss = s.lossSum / Math.max(1, s.seen);
-        s.epochsDone = epoch;
-        s.final = { loss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1 };
-        // RUN/last says "the next epoch, from its first batch".
-        s.epoch += 1;
-        s.batch = 0;
-        s.batchRandom = random.state;
-        s.lossSum = 0;
-        s.seen = 0;
-        metrics.write({ split: 'valid', step: s.step, epoch, loss: r.loss, accuracy: r.accuracy, macro_f1: r.macroF1, train_loss: trainLoss });
-        this.#save('last');
-        reporter.epoch({ epoch, step: s.step, trainLoss, testLoss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1, best, trainSeconds: s.trainSeconds });
-      }
-      if (status === 'interrupted' || !existsSync(join(this.runDir, 'last'))) this.#save('last');
-    } finally {
-      metrics.close();
-      reporter.stop();
-    }
+          if (s.batch < epoch.batches.length) {
+            this.#step(metrics, reporter, epoch.batches[s.batch]!, lengths, params);
+            s.batch += 1;
+          }
+          if (s.batch >= epoch.batches.length) {
+            const random = epoch.random;
+            epoch = null;
+            this.#endEpoch(metrics, reporter, random);
+          }
+          return 'continue';
+        },
+        saveLast: () => this.#save('last'),
+        close: () => reporter.stop(),
+      },
+      runOptions.signal,
+    );
     return {
-      status,
+      status: status === 'interrupted' ? 'interrupted' : 'finished',
       epochs: s.epochsDone,
       step: s.step,
       final: s.final,
@@ -317,29 +295,63 @@ export class ClassifierTrainer {
     };
   }
 
-  // Forward, loss, backward, clip, update. Nothing is updated when the loss or the gradient
-  // norm is not finite, so RUN/last keeps the last good weights.
-  #trainStep(batch: readonly number[], params: ReturnType<SequenceClassifier['parameters']>, stepNumber: number): number {
-    const o = this.options;
-    const result = tidy(() => {
-      this.#optimizer.zeroGrad();
-      const packed = packIds(batch.map((i) => this.#ids[i]!), { enforceSorted: false, device: this.device });
-      const targets = Int32Array.from(batch, (i) => this.data.examples[i]!.label);
-      const logits = this.model.forward(packed); // (B, C)
-      const lossTensor = classificationLoss(logits, targets, this.#classWeights);
-      const loss = lossTensor.item();
-      if (!Number.isFinite(loss)) return { loss, ok: false, what: `the loss is ${loss}` };
-      backward(lossTensor);
-      const norm = o.clip > 0 ? clipGradNorm(params, o.clip) : null;
-      if (norm !== null && !Number.isFinite(norm)) return { loss, ok: false, what: `the gradient norm is ${norm}` };
-      this.#optimizer.step();
-      return { loss, ok: true, what: '' };
-    });
-    if (!result.ok) {
-      this.#optimizer.zeroGrad();
-      throw rnnlmError('ERR_RNNLM_NAN', `training diverged: ${result.what} at step ${stepNumber}; nothing was updated. Try a lower --lr or a --clip.`);
+  // One batch: the step, its metrics record and its report.
+  #step(metrics: MetricsWriter, reporter: ClassifierReporter, batch: readonly number[], lengths: readonly number[], params: ReturnType<SequenceClassifier['parameters']>): void {
+    const s = this.#state;
+    const started = performance.now();
+    const loss = this.#trainStep(batch, params, s.step + 1);
+    const spent = (performance.now() - started) / 1000;
+    s.trainSeconds += spent;
+    s.step += 1;
+    s.lossSum += loss * batch.length;
+    s.seen += batch.length;
+    metrics.write({ split: 'train', step: s.step, epoch: s.epoch, loss });
+    const chars = batch.reduce((n, i) => n + lengths[i]!, 0);
+    reporter.step({ step: s.step, epoch: s.epoch, loss, examplesPerSec: batch.length / Math.max(1e-6, spent), tokensPerSec: chars / Math.max(1e-6, spent) });
+  }
+
+  // The end of an epoch: score the held-out set, RUN/best on a new lowest loss, the epoch's
+  // record, RUN/last.
+  #endEpoch(metrics: MetricsWriter, reporter: ClassifierReporter, random: SampleRandom): void {
+    const s = this.#state;
+    const epoch = s.epoch;
+    const r = this.evaluateTest();
+    if (!Number.isFinite(r.loss)) throw rnnlmError('ERR_RNNLM_NAN', `training diverged: the held-out loss is ${r.loss} after epoch ${epoch}; try a lower --lr`);
+    const best = s.best === null || r.loss < s.best.loss;
+    if (best) {
+      s.best = { loss: r.loss, epoch };
+      this.#save('best');
     }
-    return result.loss;
+    const trainLoss = s.lossSum / Math.max(1, s.seen);
+    s.epochsDone = epoch;
+    s.final = { loss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1 };
+    // RUN/last says "the next epoch, from its first batch".
+    s.epoch += 1;
+    s.batch = 0;
+    s.batchRandom = random.state;
+    s.lossSum = 0;
+    s.seen = 0;
+    metrics.write({ split: 'valid', step: s.step, epoch, loss: r.loss, accuracy: r.accuracy, macro_f1: r.macroF1, train_loss: trainLoss });
+    this.#save('last');
+    reporter.epoch({ epoch, step: s.step, trainLoss, testLoss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1, best, trainSeconds: s.trainSeconds });
+  }
+
+  // Forward, loss, backward, clip, update (guardedStep: nothing is updated when the loss or the
+  // gradient norm is not finite, so RUN/last keeps the last good weights).
+  #trainStep(batch: readonly number[], params: ReturnType<SequenceClassifier['parameters']>, stepNumber: number): number {
+    const r = guardedStep(
+      this.#optimizer,
+      params,
+      this.options.clip,
+      () => {
+        const packed = packIds(batch.map((i) => this.#ids[i]!), { enforceSorted: false, device: this.device });
+        const targets = Int32Array.from(batch, (i) => this.data.examples[i]!.label);
+        const logits = this.model.forward(packed); // (B, C)
+        return { loss: classificationLoss(logits, targets, this.#classWeights), keep: () => null };
+      },
+      (what) => divergedError(`${what} at step ${stepNumber}; nothing was updated`, null),
+    );
+    return r.loss;
   }
 
   #save(which: 'best' | 'last'): void {

@@ -2,24 +2,24 @@
 // PyTorch's word_language_model): the state is carried from chunk to chunk, detached, and reset
 // at each epoch. Everything a step depends on (weights, optimizer moments, generator offset,
 // carried state, data position) is saved in RUN/last, so a resumed run continues bit for bit.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { backward } from '../autograd.js';
 import { TokenStream, tokenizerFromJSON, type Tokenizer } from '../data/index.js';
 import { rnnlmError } from '../errors.js';
 import { scoreChunks, type Chunk } from '../eval/evaluate.js';
 import { crossEntropy } from '../functional.js';
 import { detachState, disposeState, LanguageModel, type LanguageModelState } from '../models/language_model.js';
-import { Adam, RMSprop, SGD, clipGradNorm, type Optimizer } from '../optim/index.js';
+import { Adam, RMSprop, SGD, type Optimizer } from '../optim/index.js';
 import { Generator } from '../random.js';
 import { resolveDevice } from '../runtime.js';
 import { generate } from '../sample/generate.js';
-import { fromInt32Array, tidy, type Device } from '../tensor.js';
+import { fromInt32Array, type Device } from '../tensor.js';
 import { languageModelConfig, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { checkLmOptions, DEFAULT_STEPS, LM_DEFAULTS, RESUMABLE_KEYS, type LmTrainOptions } from './lm_options.js';
 import { loadLmData, type LmData } from './lm_data.js';
-import { MetricsWriter } from './metrics.js';
+import { guardedStep, divergedError } from './guarded_step.js';
+import { runTrainingLoop, type LoopStatus } from './loop.js';
+import type { MetricsWriter } from './metrics.js';
 import { checkSameData, restoredOrDisposed, resumedOptions } from './trainer_state.js';
 import { learningRate, type ScheduleOptions } from './schedule.js';
 import { restoreTrainerState, savedOptions, snapshotTrainerState, type LmTrainerState } from './lm_state.js';
@@ -69,7 +69,7 @@ export interface ValidationRecord {
   best: boolean;
 }
 
-export type TrainStatus = 'finished' | 'early-stopped' | 'interrupted';
+export type TrainStatus = LoopStatus;
 
 export interface TrainSummary {
   status: TrainStatus;
@@ -210,78 +210,42 @@ export class LanguageModelTrainer {
   async run(runOptions: RunOptions = {}): Promise<TrainSummary> {
     const reporter = runOptions.reporter ?? silentReporter;
     const o = this.options;
-    mkdirSync(this.runDir, { recursive: true });
-    const metrics = new MetricsWriter(this.runDir, this.#resumed ? { keepThrough: this.#state.step } : {});
     const perEpoch = this.#stream.chunksPerEpoch(o.seq);
-    reporter.start({
-      runDir: this.runDir,
-      startStep: this.#state.step,
-      totalSteps: this.totalSteps,
-      chunksPerEpoch: perEpoch,
-      parameters: this.model.parameterCount(),
-      vocabSize: this.tokenizer.vocabSize,
-      trainTokens: this.#data.train.length,
-      validTokens: this.#data.valid.length,
-      device: this.device,
-      deviceNote: this.#deviceNote,
-      source: this.#data.source,
-      resumed: this.#resumed,
-    });
-    let status: TrainStatus = 'finished';
     const params = this.model.parameters();
     const sessionStart = performance.now();
     const elapsedBefore = this.#state.elapsed;
     const elapsed = (): number => elapsedBefore + (performance.now() - sessionStart) / 1000;
-    try {
-      this.model.train();
-      while (this.#state.step < this.totalSteps) {
-        if (runOptions.signal?.aborted === true) {
-          status = 'interrupted';
-          break;
-        }
-        const s = this.#state;
-        if (s.chunk >= perEpoch) {
-          // A new epoch starts from the beginning of every stream with a zero state.
-          s.epoch += 1;
-          s.chunk = 0;
-          disposeState(this.#carried);
-          this.#carried = null;
-        }
-        const chunk = this.#stream.chunk(s.chunk * o.seq, o.seq);
-        const lr = learningRate(this.schedule, s.step);
-        this.#optimizer.lr = lr;
-        const started = performance.now();
-        const { loss, gradNorm } = this.#trainStep(chunk, params);
-        s.step += 1;
-        s.chunk += 1;
-        const tokensPerSec = (chunk.steps * o.batch * 1000) / Math.max(1e-6, performance.now() - started);
-        const record: StepRecord = { step: s.step, epoch: s.epoch, loss, lr, tokensPerSec, gradNorm };
-        metrics.write({ split: 'train', step: s.step, epoch: s.epoch, loss, lr, tokens_per_s: Math.round(tokensPerSec), time: Number(elapsed().toFixed(3)) });
-        reporter.step(record);
-
-        const last = s.step === this.totalSteps;
-        if (s.step % o.validEvery === 0 || last) {
-          s.elapsed = elapsed();
-          const stop = this.#validate(metrics, reporter);
-          this.#save('last');
-          if (stop) {
-            status = 'early-stopped';
-            reporter.message(`early stop at step ${s.step}: no better validation loss in ${o.patience} validations`);
-            break;
-          }
-        }
-        if (o.sampleEvery > 0 && s.step % o.sampleEvery === 0) {
-          reporter.sample(s.step, generate(this.model, this.tokenizer, { length: o.sampleLength, seed: o.seed + s.step }));
-        }
-        // Lets a Ctrl-C handler run between steps; the step itself is synchronous native work.
-        await yieldToEventLoop();
-      }
-      this.#state.elapsed = elapsed();
-      if (status === 'interrupted' || !existsSync(join(this.runDir, 'last'))) this.#save('last');
-    } finally {
-      metrics.close();
-      reporter.stop();
-    }
+    const status = await runTrainingLoop(
+      {
+        runDir: this.runDir,
+        keepMetricsThrough: this.#resumed ? this.#state.step : null,
+        begin: () => {
+          reporter.start({
+            runDir: this.runDir,
+            startStep: this.#state.step,
+            totalSteps: this.totalSteps,
+            chunksPerEpoch: perEpoch,
+            parameters: this.model.parameterCount(),
+            vocabSize: this.tokenizer.vocabSize,
+            trainTokens: this.#data.train.length,
+            validTokens: this.#data.valid.length,
+            device: this.device,
+            deviceNote: this.#deviceNote,
+            source: this.#data.source,
+            resumed: this.#resumed,
+          });
+          this.model.train();
+        },
+        hasNext: () => this.#state.step < this.totalSteps,
+        step: (metrics) => this.#step(metrics, reporter, params, perEpoch, elapsed),
+        ended: () => {
+          this.#state.elapsed = elapsed();
+        },
+        saveLast: () => this.#save('last'),
+        close: () => reporter.stop(),
+      },
+      runOptions.signal,
+    );
     const best = this.#state.best;
     return {
       status,
@@ -293,40 +257,70 @@ export class LanguageModelTrainer {
     };
   }
 
+  // One chunk: the step, its metrics record, then every validEvery steps (and at the end) the
+  // validation with RUN/best and RUN/last, and every sampleEvery steps a sample.
+  #step(metrics: MetricsWriter, reporter: TrainReporter, params: ReturnType<LanguageModel['parameters']>, perEpoch: number, elapsed: () => number): 'continue' | 'stop' {
+    const o = this.options;
+    const s = this.#state;
+    if (s.chunk >= perEpoch) {
+      // A new epoch starts from the beginning of every stream with a zero state.
+      s.epoch += 1;
+      s.chunk = 0;
+      disposeState(this.#carried);
+      this.#carried = null;
+    }
+    const chunk = this.#stream.chunk(s.chunk * o.seq, o.seq);
+    const lr = learningRate(this.schedule, s.step);
+    this.#optimizer.lr = lr;
+    const started = performance.now();
+    const { loss, gradNorm } = this.#trainStep(chunk, params);
+    s.step += 1;
+    s.chunk += 1;
+    const tokensPerSec = (chunk.steps * o.batch * 1000) / Math.max(1e-6, performance.now() - started);
+    const record: StepRecord = { step: s.step, epoch: s.epoch, loss, lr, tokensPerSec, gradNorm };
+    metrics.write({ split: 'train', step: s.step, epoch: s.epoch, loss, lr, tokens_per_s: Math.round(tokensPerSec), time: Number(elapsed().toFixed(3)) });
+    reporter.step(record);
+
+    const last = s.step === this.totalSteps;
+    if (s.step % o.validEvery === 0 || last) {
+      s.elapsed = elapsed();
+      const stop = this.#validate(metrics, reporter);
+      this.#save('last');
+      if (stop) {
+        reporter.message(`early stop at step ${s.step}: no better validation loss in ${o.patience} validations`);
+        return 'stop';
+      }
+    }
+    if (o.sampleEvery > 0 && s.step % o.sampleEvery === 0) {
+      reporter.sample(s.step, generate(this.model, this.tokenizer, { length: o.sampleLength, seed: o.seed + s.step }));
+    }
+    return 'continue';
+  }
+
   // One step: forward, loss, backward, clip, update. The carried state enters detached (the
-  // truncation of BPTT) and the new one leaves detached. Nothing is updated when the loss or
-  // the gradient norm is not finite, so RUN/last stays the last good state.
+  // truncation of BPTT) and the new one leaves detached.
   #trainStep(chunk: Chunk, params: ReturnType<LanguageModel['parameters']>): { loss: number; gradNorm: number | null } {
     const o = this.options;
     const previous = this.#carried;
-    const result = tidy(() => {
-      this.#optimizer.zeroGrad();
-      const inputs = fromInt32Array(chunk.inputs, [chunk.steps, o.batch], { device: this.device });
-      const targets = fromInt32Array(chunk.targets, [chunk.steps * o.batch], { device: this.device });
-      const out = this.model.forward(inputs, previous);
-      const lossTensor = crossEntropy(out.logits, targets);
-      const loss = lossTensor.item();
-      if (!Number.isFinite(loss)) return { loss, gradNorm: null, next: null };
-      backward(lossTensor);
-      const gradNorm = o.clip > 0 ? clipGradNorm(params, o.clip) : null;
-      if (gradNorm !== null && !Number.isFinite(gradNorm)) return { loss, gradNorm, next: null };
-      this.#optimizer.step();
-      return { loss, gradNorm, next: detachState(out.state) };
-    });
-    if (result.next === null) {
-      this.#optimizer.zeroGrad();
-      const what = Number.isFinite(result.loss) ? `the gradient norm is ${result.gradNorm}` : `the loss is ${result.loss}`;
-      throw this.#diverged(`${what} at step ${this.#state.step + 1}; nothing was updated`);
-    }
+    const result = guardedStep(
+      this.#optimizer,
+      params,
+      o.clip,
+      () => {
+        const inputs = fromInt32Array(chunk.inputs, [chunk.steps, o.batch], { device: this.device });
+        const targets = fromInt32Array(chunk.targets, [chunk.steps * o.batch], { device: this.device });
+        const out = this.model.forward(inputs, previous);
+        return { loss: crossEntropy(out.logits, targets), keep: () => detachState(out.state) };
+      },
+      (what) => this.#diverged(`${what} at step ${this.#state.step + 1}; nothing was updated`),
+    );
     disposeState(previous);
-    this.#carried = result.next;
+    this.#carried = result.kept;
     return { loss: result.loss, gradNorm: result.gradNorm };
   }
 
   #diverged(what: string): Error {
-    const last = join(this.runDir, 'last');
-    const kept = existsSync(last) ? ` ${last} holds the last good state.` : '';
-    return rnnlmError('ERR_RNNLM_NAN', `training diverged: ${what}.${kept} Try a lower --lr or a --clip.`);
+    return divergedError(what, join(this.runDir, 'last'));
   }
 
   /** Scores the validation text; saves RUN/best on improvement. Returns true to stop early. */

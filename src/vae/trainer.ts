@@ -7,22 +7,22 @@
 // {split, step, epoch, elbo, nll, kl, kl_weight} with the terms summed per sentence and
 // averaged over sentences. RUN/last also holds the trainer state (Adam's moments, the position
 // within the epoch, the generator's offset), so a run stopped by Ctrl-C resumes bit for bit.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { backward } from '../autograd.js';
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { saveSentenceVae } from '../checkpoint/vae_checkpoint.js';
 import { rnnlmError } from '../errors.js';
 import * as F from '../functional.js';
 import { SentenceVAE } from '../models/sentence_vae.js';
-import { Adam, clipGradNorm } from '../optim/index.js';
+import { Adam } from '../optim/index.js';
 import { Generator } from '../random.js';
 import { resolveDevice } from '../runtime.js';
-import { tidy, type Device } from '../tensor.js';
-import { MetricsWriter } from '../train/metrics.js';
+import type { Device } from '../tensor.js';
+import { divergedError, guardedStep } from '../train/guarded_step.js';
+import { runTrainingLoop } from '../train/loop.js';
+import type { MetricsWriter } from '../train/metrics.js';
 import { checkSameData, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
-import { klWeight } from './anneal.js';
+import { klWeight, type AnnealOptions } from './anneal.js';
 import { trainingBatches } from './batches.js';
 import { loadVaeData, type VaeData } from './data.js';
 import { evaluateVae, type VaeScore } from './evaluate.js';
@@ -217,100 +217,61 @@ export class SentenceVaeTrainer {
   async run(runOptions: { reporter?: VaeReporter; signal?: AbortSignal } = {}): Promise<VaeTrainSummary> {
     const reporter = runOptions.reporter ?? silent;
     const o = this.options;
-    const anneal = { kind: o.anneal, k: o.k, x0: o.x0 };
     const s = this.#state;
-    mkdirSync(this.runDir, { recursive: true });
-    const metrics = new MetricsWriter(this.runDir, this.#resumed ? { keepThrough: s.step } : {});
-    reporter.start({
-      runDir: this.runDir,
-      resumed: this.#resumed,
-      step: s.step,
-      source: this.data.source,
-      trainSentences: this.data.train.length,
-      validSentences: this.data.valid.length,
-      vocabSize: this.data.vocab.size,
-      parameters: this.model.parameterCount(),
-      stepsPerEpoch: this.stepsPerEpoch,
-      totalSteps: this.stepsPerEpoch * o.epochs,
-      device: this.device,
-      deviceNote: this.#deviceNote,
-    });
     const params = this.model.parameters();
-    let status: VaeTrainSummary['status'] = 'finished';
     const runStart = performance.now();
     const elapsedAtStart = s.elapsed;
     const elapsed = (): number => elapsedAtStart + (performance.now() - runStart) / 1000;
-    try {
-      while (s.epoch <= o.epochs) {
-        this.model.train();
-        const batches = trainingBatches(this.data.train.length, o.batch, o.seed, s.epoch);
-        const lap = performance.now();
-        for (; s.batch < batches.length; s.batch++) {
-          if (runOptions.signal?.aborted === true) {
-            status = 'interrupted';
-            break;
+    // The current epoch's batches, and when this session started on them.
+    let epoch: { batches: number[][]; lap: number } | null = null;
+    const status = await runTrainingLoop(
+      {
+        runDir: this.runDir,
+        keepMetricsThrough: this.#resumed ? s.step : null,
+        begin: () =>
+          reporter.start({
+            runDir: this.runDir,
+            resumed: this.#resumed,
+            step: s.step,
+            source: this.data.source,
+            trainSentences: this.data.train.length,
+            validSentences: this.data.valid.length,
+            vocabSize: this.data.vocab.size,
+            parameters: this.model.parameterCount(),
+            stepsPerEpoch: this.stepsPerEpoch,
+            totalSteps: this.stepsPerEpoch * o.epochs,
+            device: this.device,
+            deviceNote: this.#deviceNote,
+          }),
+        hasNext: () => s.epoch <= o.epochs,
+        step: (metrics) => {
+          if (epoch === null) {
+            this.model.train();
+            epoch = { batches: trainingBatches(this.data.train.length, o.batch, o.seed, s.epoch), lap: performance.now() };
           }
-          const batch = batches[s.batch]!;
-          const weight = klWeight(anneal, s.step);
-          const t0 = performance.now();
-          const r = this.#trainStep(batch.map((i) => this.data.train[i]!), weight, params, s.step);
-          s.step += 1;
-          for (const sums of [s.epochSums, s.window]) {
-            sums.nll += r.nll;
-            sums.kl += r.kl;
-            sums.sentences += batch.length;
-            sums.steps += 1;
+          if (s.batch < epoch.batches.length) {
+            this.#step(metrics, reporter, epoch.batches[s.batch]!, params, elapsed);
+            s.batch += 1;
           }
-          const n = batch.length;
-          reporter.step({ step: s.step, epoch: s.epoch, loss: r.loss, nll: r.nll / n, kl: r.kl / n, klWeight: weight, tokensPerSec: (r.tokens * 1000) / Math.max(1e-6, performance.now() - t0) });
-          if (s.window.steps === o.logEvery) this.#writeWindow(metrics, weight, elapsed());
-          // Lets a Ctrl-C handler run between steps.
-          await yieldToEventLoop();
-        }
-        s.epochSeconds += (performance.now() - lap) / 1000;
-        if (status === 'interrupted') break;
-        if (s.window.steps > 0) this.#writeWindow(metrics, klWeight(anneal, Math.max(0, s.step - 1)), elapsed());
-        const weight = klWeight(anneal, s.step);
-        const validStart = performance.now();
-        const score = this.validationScore();
-        const validSeconds = (performance.now() - validStart) / 1000;
-        if (!Number.isFinite(score.elbo)) throw this.#diverged(`the validation negative ELBO is ${score.elbo} after epoch ${s.epoch}`);
-        const n = Math.max(1, s.epochSums.sentences);
-        const train = { elbo: (s.epochSums.nll + s.epochSums.kl) / n, nll: s.epochSums.nll / n, kl: s.epochSums.kl / n };
-        const valid = { elbo: score.elbo, nll: score.nll, kl: score.kl, ppl: score.ppl };
-        const time = Number(elapsed().toFixed(3));
-        metrics.write({ split: 'train', step: s.step, epoch: s.epoch, ...train, kl_weight: weight, time });
-        metrics.write({ split: 'valid', step: s.step, epoch: s.epoch, ...valid, kl_weight: weight, time });
-        const best = s.best === null || score.elbo < s.best.elbo;
-        if (best) {
-          s.best = { elbo: score.elbo, epoch: s.epoch };
-          this.#save('best');
-        }
-        const epochSeconds = s.epochSeconds;
-        const epoch = s.epoch;
-        s.trainSeconds += epochSeconds;
-        s.epochsDone = epoch;
-        s.lastValid = valid;
-        // RUN/last says "the next epoch, from its first batch".
-        s.epoch += 1;
-        s.batch = 0;
-        s.epochSums = emptySums();
-        s.epochSeconds = 0;
-        s.elapsed = elapsed();
-        this.#save('last');
-        const samples = this.model.sample(3, { generator: new Generator(o.seed + epoch) }).sentences.map((w) => this.data.vocab.decode(w));
-        reporter.epoch({ epoch, step: s.step, klWeight: weight, train, valid, best, samples, trainSeconds: epochSeconds, validSeconds });
-      }
-      if (status === 'interrupted') {
-        s.elapsed = elapsed();
-        this.#save('last');
-      }
-    } finally {
-      metrics.close();
-      reporter.stop();
-    }
+          if (s.batch >= epoch.batches.length) {
+            s.epochSeconds += (performance.now() - epoch.lap) / 1000;
+            epoch = null;
+            this.#endEpoch(metrics, reporter, elapsed);
+          }
+          return 'continue';
+        },
+        ended: (how) => {
+          if (how !== 'interrupted') return;
+          if (epoch !== null) s.epochSeconds += (performance.now() - epoch.lap) / 1000;
+          s.elapsed = elapsed();
+        },
+        saveLast: () => this.#save('last'),
+        close: () => reporter.stop(),
+      },
+      runOptions.signal,
+    );
     return {
-      status,
+      status: status === 'interrupted' ? 'interrupted' : 'finished',
       step: s.step,
       epochs: s.epochsDone,
       valid: s.lastValid,
@@ -321,31 +282,86 @@ export class SentenceVaeTrainer {
     };
   }
 
-  // One optimizer step on a batch; nothing is updated when the loss or the gradient norm is not
-  // finite (ERR_RNNLM_NAN), so RUN/last stays the last good state.
+  // One batch: the step, its report, and every logEvery steps a 'train_steps' record.
+  #step(metrics: MetricsWriter, reporter: VaeReporter, batch: readonly number[], params: ReturnType<SentenceVAE['parameters']>, elapsed: () => number): void {
+    const o = this.options;
+    const s = this.#state;
+    const weight = klWeight(this.#anneal, s.step);
+    const t0 = performance.now();
+    const r = this.#trainStep(batch.map((i) => this.data.train[i]!), weight, params, s.step);
+    s.step += 1;
+    for (const sums of [s.epochSums, s.window]) {
+      sums.nll += r.nll;
+      sums.kl += r.kl;
+      sums.sentences += batch.length;
+      sums.steps += 1;
+    }
+    const n = batch.length;
+    reporter.step({ step: s.step, epoch: s.epoch, loss: r.loss, nll: r.nll / n, kl: r.kl / n, klWeight: weight, tokensPerSec: (r.tokens * 1000) / Math.max(1e-6, performance.now() - t0) });
+    if (s.window.steps === o.logEvery) this.#writeWindow(metrics, weight, elapsed());
+  }
+
+  // The end of an epoch: the validation score, the epoch's records, RUN/best on a new lowest
+  // negative ELBO, RUN/last, samples.
+  #endEpoch(metrics: MetricsWriter, reporter: VaeReporter, elapsed: () => number): void {
+    const o = this.options;
+    const s = this.#state;
+    const anneal = this.#anneal;
+    if (s.window.steps > 0) this.#writeWindow(metrics, klWeight(anneal, Math.max(0, s.step - 1)), elapsed());
+    const weight = klWeight(anneal, s.step);
+    const validStart = performance.now();
+    const score = this.validationScore();
+    const validSeconds = (performance.now() - validStart) / 1000;
+    if (!Number.isFinite(score.elbo)) throw this.#diverged(`the validation negative ELBO is ${score.elbo} after epoch ${s.epoch}`);
+    const n = Math.max(1, s.epochSums.sentences);
+    const train = { elbo: (s.epochSums.nll + s.epochSums.kl) / n, nll: s.epochSums.nll / n, kl: s.epochSums.kl / n };
+    const valid = { elbo: score.elbo, nll: score.nll, kl: score.kl, ppl: score.ppl };
+    const time = Number(elapsed().toFixed(3));
+    metrics.write({ split: 'train', step: s.step, epoch: s.epoch, ...train, kl_weight: weight, time });
+    metrics.write({ split: 'valid', step: s.step, epoch: s.epoch, ...valid, kl_weight: weight, time });
+    const best = s.best === null || score.elbo < s.best.elbo;
+    if (best) {
+      s.best = { elbo: score.elbo, epoch: s.epoch };
+      this.#save('best');
+    }
+    const epochSeconds = s.epochSeconds;
+    const epoch = s.epoch;
+    s.trainSeconds += epochSeconds;
+    s.epochsDone = epoch;
+    s.lastValid = valid;
+    // RUN/last says "the next epoch, from its first batch".
+    s.epoch += 1;
+    s.batch = 0;
+    s.epochSums = emptySums();
+    s.epochSeconds = 0;
+    s.elapsed = elapsed();
+    this.#save('last');
+    const samples = this.model.sample(3, { generator: new Generator(o.seed + epoch) }).sentences.map((w) => this.data.vocab.decode(w));
+    reporter.epoch({ epoch, step: s.step, klWeight: weight, train, valid, best, samples, trainSeconds: epochSeconds, validSeconds });
+  }
+
+  get #anneal(): AnnealOptions {
+    const o = this.options;
+    return { kind: o.anneal, k: o.k, x0: o.x0 };
+  }
+
+  // One optimizer step on a batch (guardedStep: nothing is updated when the loss or the
+  // gradient norm is not finite).
   #trainStep(sentences: Int32Array[], weight: number, params: ReturnType<SentenceVAE['parameters']>, step: number): { loss: number; nll: number; kl: number; tokens: number } {
     const o = this.options;
-    const r = tidy(() => {
-      this.#optimizer.zeroGrad();
-      const out = this.model.forward(sentences, { teacherForcing: o.teacherForcing });
-      const loss = F.scale(F.add(out.nll, F.scale(out.kl, weight)), 1 / sentences.length);
-      const value = loss.item();
-      const result = { loss: value, nll: out.nll.item(), kl: out.kl.item(), tokens: out.tokens, ok: Number.isFinite(value), norm: null as number | null };
-      if (!result.ok) return result;
-      backward(loss);
-      if (o.clip > 0) {
-        result.norm = clipGradNorm(params, o.clip);
-        if (!Number.isFinite(result.norm)) return { ...result, ok: false };
-      }
-      this.#optimizer.step();
-      return result;
-    });
-    if (!r.ok) {
-      this.#optimizer.zeroGrad();
-      const what = Number.isFinite(r.loss) ? `the gradient norm is ${r.norm}` : `the loss is ${r.loss}`;
-      throw this.#diverged(`${what} at step ${step + 1}; nothing was updated`);
-    }
-    return r;
+    const r = guardedStep(
+      this.#optimizer,
+      params,
+      o.clip,
+      () => {
+        const out = this.model.forward(sentences, { teacherForcing: o.teacherForcing });
+        const loss = F.scale(F.add(out.nll, F.scale(out.kl, weight)), 1 / sentences.length);
+        const terms = { nll: out.nll.item(), kl: out.kl.item(), tokens: out.tokens };
+        return { loss, keep: () => terms };
+      },
+      (what) => this.#diverged(`${what} at step ${step + 1}; nothing was updated`),
+    );
+    return { loss: r.loss, ...r.kept };
   }
 
   #writeWindow(metrics: MetricsWriter, weight: number, time: number): void {
@@ -365,9 +381,7 @@ export class SentenceVaeTrainer {
   }
 
   #diverged(what: string): Error {
-    const last = join(this.runDir, 'last');
-    const kept = existsSync(last) ? ` ${last} holds the last good state.` : '';
-    return rnnlmError('ERR_RNNLM_NAN', `training diverged: ${what}.${kept} Try a lower --lr or a --clip.`);
+    return divergedError(what, join(this.runDir, 'last'));
   }
 
   #save(which: 'last' | 'best'): void {

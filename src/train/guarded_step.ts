@@ -1,0 +1,61 @@
+// One optimizer update, guarded the same way in every trainer: nothing is updated when the loss
+// or the gradient norm is not finite, so RUN/last stays the last good state and the run stops
+// with ERR_RNNLM_NAN.
+import { existsSync } from 'node:fs';
+import { backward } from '../autograd.js';
+import { rnnlmError } from '../errors.js';
+import { clipGradNorm, type Optimizer } from '../optim/index.js';
+import { tidy, type Tensor } from '../tensor.js';
+
+export interface StepForward<T> {
+  /** The scalar that is minimised. */
+  loss: Tensor;
+  /** What the trainer keeps from the step, taken after the update (inside its tidy scope). */
+  keep: () => T;
+}
+
+export interface StepResult<T> {
+  loss: number;
+  /** The norm before clipping; null without clipping. */
+  gradNorm: number | null;
+  kept: T;
+}
+
+/**
+ * Zero the gradients, forward, backward, clip (when `clip` > 0), update. When the loss or the
+ * norm is not finite, the gradients are zeroed again and `diverged(what)` is thrown, `what`
+ * naming the bad value ("the loss is NaN").
+ */
+export function guardedStep<T>(
+  optimizer: Optimizer,
+  params: Iterable<Tensor>,
+  clip: number,
+  forward: () => StepForward<T>,
+  diverged: (what: string) => Error,
+): StepResult<T> {
+  const result = tidy(() => {
+    optimizer.zeroGrad();
+    const out = forward();
+    const loss = out.loss.item();
+    if (!Number.isFinite(loss)) return { loss, gradNorm: null, ok: false as const };
+    backward(out.loss);
+    const gradNorm = clip > 0 ? clipGradNorm(params, clip) : null;
+    if (gradNorm !== null && !Number.isFinite(gradNorm)) return { loss, gradNorm, ok: false as const };
+    optimizer.step();
+    return { loss, gradNorm, ok: true as const, kept: out.keep() };
+  });
+  if (!result.ok) {
+    optimizer.zeroGrad();
+    throw diverged(Number.isFinite(result.loss) ? `the gradient norm is ${result.gradNorm}` : `the loss is ${result.loss}`);
+  }
+  return { loss: result.loss, gradNorm: result.gradNorm, kept: result.kept };
+}
+
+/**
+ * ERR_RNNLM_NAN for a run that diverged: `what` happened; RUN/last (`lastDir`, when given and
+ * already written) holds the last good state.
+ */
+export function divergedError(what: string, lastDir: string | null): Error {
+  const kept = lastDir !== null && existsSync(lastDir) ? ` ${lastDir} holds the last good state.` : '';
+  return rnnlmError('ERR_RNNLM_NAN', `training diverged: ${what}.${kept} Try a lower --lr or a --clip.`);
+}
