@@ -9,7 +9,7 @@
 // `.grad` of leaves that require grad. Memory therefore stays flat across training steps.
 import { rnnlmError } from './errors.js';
 import { native } from './native.js';
-import { Tensor, fromHandle, keep, tidy, full } from './tensor.js';
+import { Tensor, fromHandle, keep, tidy, full, installTensorMethods } from './tensor.js';
 
 let gradEnabled = true;
 
@@ -47,6 +47,11 @@ export function needsGrad(...inputs: readonly (Tensor | null | undefined)[]): bo
   return false;
 }
 
+// Only record() sets a tensor's node, and always to a GradNode.
+function nodeOf(t: Tensor): GradNode | null {
+  return t._node as GradNode | null;
+}
+
 type Edge = { readonly node: GradNode; readonly index: number } | { readonly leaf: Tensor } | null;
 
 /**
@@ -74,7 +79,7 @@ export class GradNode {
     this.numOutputs = numOutputs;
     this.#edges = inputs.map((t): Edge => {
       if (t == null) return null;
-      const node = t._node;
+      const node = nodeOf(t);
       if (node !== null) {
         node.retain();
         return { node, index: t._outputIndex };
@@ -268,7 +273,7 @@ export function backward(root: Tensor, grad: Tensor | null = null): void {
     seed._scalarHint = 1;
   }
 
-  const rootNode = root._node;
+  const rootNode = nodeOf(root);
   if (rootNode === null) {
     accumulateLeaf(root, seed);
     return;
@@ -357,3 +362,5 @@ export function backward(root: Tensor, grad: Tensor | null = null): void {
     for (const node of deps.keys()) node.release();
   }
 }
+
+installTensorMethods({ backward });

@@ -5,7 +5,7 @@ import { needsGrad, record, type BackwardFn } from './autograd.js';
 import { rnnlmError } from './errors.js';
 import { native, type CellKind, type Device, type NativeLayerSpec, type NativeTensor } from './native.js';
 import { defaultGenerator, type Generator } from './random.js';
-import { Tensor, fromHandle, full, zeros, type Shape } from './tensor.js';
+import { Tensor, fromHandle, full, installTensorMethods, zeros, type Shape } from './tensor.js';
 
 function h(t: Tensor): NativeTensor {
   return t._native();
@@ -521,3 +521,5 @@ export function logSoftmax(logits: Tensor): Tensor {
     l2.dispose();
   }
 }
+
+installTensorMethods({ reshape, clone, toDevice });

@@ -4,9 +4,6 @@
 // precisely, so long-running loops should use tidy or dispose).
 import { native, type DType, type Device, type NativeTensor } from './native.js';
 import { rnnlmError } from './errors.js';
-import type { GradNode } from './autograd.js';
-import * as autograd from './autograd.js';
-import * as F from './functional.js';
 
 export type { DType, Device };
 export type Shape = readonly number[];
@@ -17,10 +14,39 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
+/** What a tensor needs of the autograd node that produced it (autograd's GradNode). */
+export interface GraphNode {
+  retain(): void;
+  release(): void;
+}
+
+// Tensor's differentiable methods are the functional ops and autograd's backward. Those modules
+// build on this one, so they hand their functions over when they load (see installTensorMethods)
+// instead of being imported here: an import would close a cycle.
+interface TensorMethods {
+  reshape(x: Tensor, shape: Shape): Tensor;
+  clone(x: Tensor): Tensor;
+  toDevice(x: Tensor, device: Device): Tensor;
+  backward(root: Tensor, grad: Tensor | null): void;
+}
+
+const methods: Partial<TensorMethods> = {};
+
+/** @internal Called by functional.ts and autograd.ts as they load. */
+export function installTensorMethods(ops: Partial<TensorMethods>): void {
+  Object.assign(methods, ops);
+}
+
+function method<K extends keyof TensorMethods>(name: K): TensorMethods[K] {
+  const f = methods[name];
+  if (f === undefined) throw rnnlmError('ERR_RNNLM_INTERNAL', `Tensor's ${name} is not installed: functional.ts and autograd.ts were not loaded`);
+  return f;
+}
+
 // What the finalizer needs to release a collected Tensor. It must not reference the Tensor.
 interface Held {
   handle: NativeTensor;
-  node: GradNode | null;
+  node: GraphNode | null;
 }
 
 let liveCount = 0;
@@ -123,12 +149,12 @@ export class Tensor {
   }
 
   /** @internal The autograd node that produced this tensor, if any. */
-  get _node(): GradNode | null {
+  get _node(): GraphNode | null {
     return this.#held?.node ?? null;
   }
 
   /** @internal Makes this tensor output `index` of `node` (holding a reference on the node). */
-  _setNode(node: GradNode, index: number): void {
+  _setNode(node: GraphNode, index: number): void {
     const held = this.live();
     node.retain();
     held.node?.release();
@@ -231,17 +257,17 @@ export class Tensor {
   /** A view with another shape (one dimension may be -1); differentiable. */
   reshape(...shape: number[] | [Shape]): Tensor {
     const target: Shape = shape.length === 1 && Array.isArray(shape[0]) ? shape[0] : (shape as number[]);
-    return F.reshape(this, target);
+    return method('reshape')(this, target);
   }
 
   /** A copy with its own storage; differentiable. */
   clone(): Tensor {
-    return F.clone(this);
+    return method('clone')(this);
   }
 
   /** This tensor on `device` (a copy, or a view when already there); differentiable. */
   to(device: Device): Tensor {
-    return F.toDevice(this, device);
+    return method('toDevice')(this, device);
   }
 
   /** A view sharing storage, cut from the autograd graph. */
@@ -251,7 +277,7 @@ export class Tensor {
 
   /** Backpropagates from this tensor (a one-element loss unless `grad` is given). */
   backward(grad?: Tensor | null): void {
-    autograd.backward(this, grad ?? null);
+    method('backward')(this, grad ?? null);
   }
 
   toString(): string {

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CharTokenizer } from '../src/data/char_tokenizer.js';
 import { WordTokenizer, splitWords } from '../src/data/word_tokenizer.js';
-import { tokenizerFromJSON, tokenizerFromText, type Tokenizer } from '../src/data/tokenizer.js';
+import type { Tokenizer } from '../src/data/tokenizer.js';
+import { tokenizerFromJSON, tokenizerFromText } from '../src/data/tokenizer_factory.js';
 import { detokenize } from '../src/data/detokenize.js';
 import { throwsCode } from './api-helpers.js';
 

@@ -9,7 +9,8 @@
 // <unk> rows that no training token hits.
 import { rnnlmError } from '../errors.js';
 import { describeCharacter } from '../data/char_tokenizer.js';
-import { tokenizerFromJSON, type VocabJSON } from '../data/tokenizer.js';
+import type { VocabJSON } from '../data/tokenizer.js';
+import { tokenizerFromJSON } from '../data/tokenizer_factory.js';
 
 /** The character standing for every unknown character (id 0). */
 export const UNK_CHAR = '\uFFFD';

@@ -3,7 +3,7 @@ import { Command } from '@commander-js/extra-typings';
 import { join } from 'node:path';
 import { loadLanguageModel, resolveCheckpointDir } from '../checkpoint/index.js';
 import { readCorpus } from '../data/reader.js';
-import { tokenizerFromJSON } from '../data/tokenizer.js';
+import { tokenizerFromJSON } from '../data/tokenizer_factory.js';
 import { evaluateText } from '../eval/lm_eval.js';
 import { positiveInteger } from './errors.js';
 

@@ -1,7 +1,7 @@
 // `rnnlm sample`: text from a trained language model, streamed to stdout as it is generated.
 import { Command } from '@commander-js/extra-typings';
 import { loadLanguageModel, resolveCheckpointDir } from '../checkpoint/index.js';
-import { tokenizerFromJSON } from '../data/tokenizer.js';
+import { tokenizerFromJSON } from '../data/tokenizer_factory.js';
 import { generate } from '../sample/generate.js';
 import { nonNegativeInteger, numberIn, positiveNumber } from './errors.js';
 import { join } from 'node:path';

@@ -1,14 +1,8 @@
 // Data: reading corpora, tokenizers and their vocab.json, train/valid splits, BPTT streams.
 export { readCorpus, readTextFile, type Corpus, type SkippedFile } from './reader.js';
 export { defaultCorpus, type DefaultCorpus } from './default_corpus.js';
-export {
-  tokenizerFromJSON,
-  tokenizerFromText,
-  type Tokenizer,
-  type TokenizerLevel,
-  type VocabJSON,
-  type IncrementalDecoder,
-} from './tokenizer.js';
+export type { Tokenizer, TokenizerLevel, VocabJSON, IncrementalDecoder } from './tokenizer.js';
+export { tokenizerFromJSON, tokenizerFromText } from './tokenizer_factory.js';
 export { CharTokenizer, describeCharacter } from './char_tokenizer.js';
 export {
   WordTokenizer,
