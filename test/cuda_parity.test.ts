@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { emulatedAddonPath, loadEmulatedAddon, type CudaAddon } from '../src/cuda_emulation.js';
+import { emulatedAddonPath, loadEmulatedAddon, type CudaAddon } from './support/cuda_emulation.js';
 import { addonPath, native, type CellKind, type NativeAddon, type NativeLayerForward, type NativeLayerSpec, type NativeLayerWeights, type NativeTensor } from '../src/native.js';
 
 const ATOL = 1e-5;

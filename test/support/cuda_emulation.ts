@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CudaMemoryStats, NativeAddon } from './native.js';
+import type { CudaMemoryStats, NativeAddon } from '../../src/native.js';
 
 export type { CudaMemoryStats };
 
@@ -17,7 +17,7 @@ export function emulatedAddonPath(): string {
   const override = process.env['RNNLM_EMU_ADDON'];
   if (override !== undefined && override !== '') return override;
   // This file sits one level below the package root both as src/ and dist/.
-  return fileURLToPath(new URL('../build-emu/Release/rnnlm_emu.node', import.meta.url));
+  return fileURLToPath(new URL('../../build-emu/Release/rnnlm_emu.node', import.meta.url));
 }
 
 let loaded: CudaAddon | null = null;
