@@ -2,6 +2,7 @@
 // autograd node whose backward calls the matching engine backward. Shapes and ranges are
 // checked by the engine (errors carry its codes); this layer only adds the bookkeeping.
 import { needsGrad, record, type BackwardFn } from './autograd.js';
+import { fusedCells } from './nn/cell_path.js';
 import { rnnlmError } from './errors.js';
 import { native, type CellKind, type Device, type NativeLayerSpec, type NativeTensor } from './native.js';
 import { defaultGenerator, type Generator } from './random.js';
@@ -343,8 +344,6 @@ export interface RnnLayerOptions {
   cell: CellKind;
   /** Walk the sequences backwards (the reverse direction of a bidirectional layer). */
   reverse?: boolean;
-  /** Fused cell kernels (default) or the unfused reference path. */
-  fused?: boolean;
   /** Initial states (B, H), in the packed (sorted) batch order; zeros when absent. */
   h0?: Tensor | null;
   c0?: Tensor | null;
@@ -410,7 +409,7 @@ export function rnnLayer(
   const spec: NativeLayerSpec = {
     cell: options.cell,
     reverse: options.reverse ?? false,
-    fused: options.fused ?? true,
+    fused: fusedCells(),
     batchSizes: Int32Array.from(batchSizes),
   };
   const bIh = weights.bIh ?? null;

@@ -31,6 +31,7 @@ import {
   type RNNBase,
   type Tensor,
 } from '../src/index.js';
+import { setUnfusedCells } from '../src/nn/cell_path.js';
 import {
   ErrorLog,
   expectClose,
@@ -87,7 +88,7 @@ function checkRnnCase(label: string, c: FixtureCase, fused: boolean): void {
   const isLstm = meta['cell'] === 'lstm';
   const padded = meta['padded_input'] === true;
   const module = makeRnn(meta);
-  module.fused = fused;
+  setUnfusedCells(module, !fused);
   loadParams(module, c);
   try {
     tidy(() => {

@@ -36,7 +36,9 @@ import {
   type CellKind,
   type RNNBase,
   type Tensor,
+  type RnnLayerResult,
 } from '../src/index.js';
+import { setUnfusedCells, withUnfusedCells } from '../src/nn/cell_path.js';
 import { ErrorLog, gemmProviders, maxAbsDiff, normals, rng, uniforms, withGemm } from './golden-helpers.js';
 
 const log = new ErrorLog();
@@ -254,13 +256,14 @@ function layerValues(cell: CellKind, batch: number, inSize: number, hidden: numb
 
 function runLayer(cell: CellKind, batchSizes: Int32Array, reverse: boolean, fused: boolean) {
   return (t: Record<string, Tensor>): Outputs => {
-    const r = rnnLayer(t['x']!, batchSizes, { wIh: t['wIh']!, wHh: t['wHh']!, bIh: t['bIh']!, bHh: t['bHh']! }, {
-      cell,
-      reverse,
-      fused,
-      h0: t['h0']!,
-      c0: t['c0'] ?? null,
-    });
+    const run = (): RnnLayerResult =>
+      rnnLayer(t['x']!, batchSizes, { wIh: t['wIh']!, wHh: t['wHh']!, bIh: t['bIh']!, bHh: t['bHh']! }, {
+        cell,
+        reverse,
+        h0: t['h0']!,
+        c0: t['c0'] ?? null,
+      });
+    const r = fused ? run() : withUnfusedCells(run);
     return [r.y, r.hN, r.cN];
   };
 }
@@ -288,7 +291,7 @@ for (const cell of cells) {
 
 // --- whole stacks -----------------------------------------------------------------------------
 
-function makeStack(cell: CellKind, options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; fused?: boolean }): RNNBase {
+function makeStack(cell: CellKind, options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean }): RNNBase {
   const o = { ...options, generator: new Generator(2024) };
   if (cell === 'lstm') return new LSTM(o);
   if (cell === 'gru') return new GRU(o);
@@ -389,9 +392,9 @@ for (const cell of stackCells) {
     const module = makeStack(cell, { inputSize: 8, hiddenSize: 16, numLayers: 2, bidirectional: true });
     try {
       const values = stackValues(module, lengths);
-      module.fused = true;
+      setUnfusedCells(module, false);
       const fused = stackResults(module, values, lengths, 77);
-      module.fused = false;
+      setUnfusedCells(module, true);
       const unfused = stackResults(module, values, lengths, 77);
       compareResults(`fused vs unfused ${cell}`, fused, unfused, 1e-5);
     } finally {

@@ -6,6 +6,7 @@ import { backward } from '../autograd.js';
 import { crossEntropy, reshape } from '../functional.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
+import { setUnfusedCells } from '../nn/cell_path.js';
 import { createRnn } from '../nn/create_rnn.js';
 import type { RNNBase } from '../nn/rnn.js';
 import { Adam } from '../optim/adam.js';
@@ -68,13 +69,14 @@ function median(values: readonly number[]): number {
 }
 
 function makeRnn(config: BenchConfig, generator: Generator): RNNBase {
-  return createRnn(config.cell, {
+  const rnn = createRnn(config.cell, {
     inputSize: config.embedding,
     hiddenSize: config.hidden,
     numLayers: config.layers,
-    fused: config.mode === 'fused',
     generator,
   });
+  setUnfusedCells(rnn, config.mode === 'unfused');
+  return rnn;
 }
 
 // Random token ids (T, B) for inputs and targets, drawn once: the step's cost does not depend on them.

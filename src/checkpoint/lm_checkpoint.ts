@@ -39,8 +39,6 @@ export function saveLanguageModel(dir: string, model: LanguageModel, options: Sa
 export interface LoadLanguageModelOptions {
   /** Where the parameters live (default 'cpu'). */
   device?: Device;
-  /** Fused cell kernels (default) or the unfused reference path. */
-  fused?: boolean;
   /** The model's generator (initialisation, then dropout masks when training); default the global one. */
   generator?: Generator;
   /** For a run folder: its 'best' (default) or 'last' checkpoint. */
@@ -73,10 +71,7 @@ export function loadLanguageModel(path: string, options: LoadLanguageModelOption
   // The constructor's random initial weights are overwritten; drawing them from a private
   // generator keeps loading from moving the caller's global random stream.
   const model = loadWeightsInto(
-    new LanguageModel(languageModelConfigOf(config), {
-      generator: options.generator ?? new Generator(),
-      ...(options.fused === undefined ? {} : { fused: options.fused }),
-    }),
+    new LanguageModel(languageModelConfigOf(config), { generator: options.generator ?? new Generator() }),
     checkpoint.weights,
     `${dir}/model.safetensors`,
     options.device,

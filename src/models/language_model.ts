@@ -22,8 +22,6 @@ export type LanguageModelConfig = Omit<RecurrentStackConfig, 'bidirectional'>;
 export interface LanguageModelOptions {
   /** Source of the initial weights and of the dropout masks (default: the global generator). */
   generator?: Generator;
-  /** Fused cell kernels (default) or the unfused reference path. */
-  fused?: boolean;
 }
 
 /** The recurrent state carried between chunks: h (L, B, H), and c (L, B, H) for an LSTM. */
@@ -50,7 +48,7 @@ export class LanguageModel extends Module {
     checkRecurrentStack(config, 'LanguageModel');
     this.config = Object.freeze({ ...config });
     const generator = options.generator ?? defaultGenerator;
-    const { embedding, rnn } = createRecurrentStack(config, { fused: options.fused ?? true, generator });
+    const { embedding, rnn } = createRecurrentStack(config, { generator });
     this.embedding = this.registerModule('embedding', embedding);
     this.rnn = this.registerModule('rnn', rnn);
     this.decoder = this.registerModule('decoder', new Linear(config.hidden, config.vocabSize, { generator }));

@@ -31,7 +31,7 @@ export function checkRecurrentStack(config: RecurrentStackConfig, owner: string)
 }
 
 /** The embedding and the RNN of a checked config (the caller registers them). */
-export function createRecurrentStack(config: RecurrentStackConfig, options: { fused: boolean; generator: Generator }): { embedding: Embedding; rnn: RNNBase } {
+export function createRecurrentStack(config: RecurrentStackConfig, options: { generator: Generator }): { embedding: Embedding; rnn: RNNBase } {
   const { generator } = options;
   const embedding = new Embedding(config.vocabSize, config.embedding, { generator });
   const rnn = createRnn(config.cell, {
@@ -41,7 +41,6 @@ export function createRecurrentStack(config: RecurrentStackConfig, options: { fu
     bidirectional: config.bidirectional ?? false,
     // nn.LSTM's own dropout acts between stacked layers only; one layer has none to apply.
     dropout: config.layers > 1 ? config.dropout : 0,
-    fused: options.fused,
     generator,
   });
   return { embedding, rnn };

@@ -19,6 +19,7 @@ import { noGrad } from '../autograd.js';
 import { rnnlmError } from '../errors.js';
 import * as F from '../functional.js';
 import * as FV from '../functional_vae.js';
+import { hasUnfusedCells } from '../nn/cell_path.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
@@ -59,7 +60,6 @@ export interface SentenceVAEConfig {
 export interface SentenceVAEOptions {
   /** Initial weights, the reparameterisation noise, word and embedding dropout (default: global). */
   generator?: Generator;
-  fused?: boolean;
 }
 
 export type ZMode = 'sample' | 'mean';
@@ -126,7 +126,7 @@ function checkConfig(c: SentenceVAEConfig): void {
   }
 }
 
-function makeRnn(cell: CellType, options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; fused: boolean; generator: Generator }): RNNBase {
+function makeRnn(cell: CellType, options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; generator: Generator }): RNNBase {
   if (cell === 'lstm') return new LSTM(options);
   if (cell === 'gru') return new GRU(options);
   return new RNN({ ...options, nonlinearity: cell === 'rnn_relu' ? 'relu' : 'tanh' });
@@ -173,17 +173,16 @@ export class SentenceVAE extends Module {
     this.config = Object.freeze({ ...config, specials: Object.freeze({ ...config.specials }) });
     const generator = options.generator ?? defaultGenerator;
     this.#generator = generator;
-    const fused = options.fused ?? true;
     const { vocabSize: V, embedding: E, hidden: H, latent: Z, layers: L } = config;
     // Registration order is the reference's, hence also the state_dict order.
     this.embedding = this.registerModule('embedding', new Embedding(V, E, { generator }));
     if (config.decoderOnly) {
       this.encoderRnn = null;
     } else {
-      const enc = makeRnn(config.cell, { inputSize: E, hiddenSize: H, numLayers: L, bidirectional: config.bidirectional, fused, generator });
+      const enc = makeRnn(config.cell, { inputSize: E, hiddenSize: H, numLayers: L, bidirectional: config.bidirectional, generator });
       this.encoderRnn = this.registerModule('encoder_rnn', enc);
     }
-    this.decoderRnn = this.registerModule('decoder_rnn', makeRnn(config.cell, { inputSize: E, hiddenSize: H, numLayers: L, bidirectional: false, fused, generator }));
+    this.decoderRnn = this.registerModule('decoder_rnn', makeRnn(config.cell, { inputSize: E, hiddenSize: H, numLayers: L, bidirectional: false, generator }));
     if (config.decoderOnly) {
       this.hidden2mean = null;
       this.hidden2logv = null;
@@ -326,7 +325,7 @@ export class SentenceVAE extends Module {
           const inputs = fromInt32Array(start, [start.length], { device });
           const r = FV.decodeScan(inputs, batchSizes, this.#decodeWeights(), {
             cell: this.decoderRnn.mode,
-            fused: this.decoderRnn.fused,
+            fused: !hasUnfusedCells(this.decoderRnn),
             temperature,
             generator: options.generator ?? this.#generator,
             stopId: c.specials.eos,
@@ -447,7 +446,7 @@ export class SentenceVAE extends Module {
     }
     const r = FV.decodeScan(dec.data, dec.batchSizes, this.#decodeWeights(), {
       cell: this.decoderRnn.mode,
-      fused: this.decoderRnn.fused,
+      fused: !hasUnfusedCells(this.decoderRnn),
       teacherRatio: ratio,
       generator,
       h0: states,

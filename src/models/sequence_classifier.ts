@@ -25,8 +25,6 @@ export interface SequenceClassifierConfig extends RecurrentStackConfig {
 export interface SequenceClassifierOptions {
   /** Source of the initial weights and of the dropout masks (default: the global generator). */
   generator?: Generator;
-  /** Fused cell kernels (default) or the unfused reference path. */
-  fused?: boolean;
 }
 
 function checkConfig(config: SequenceClassifierConfig): void {
@@ -51,7 +49,7 @@ export class SequenceClassifier extends Module {
     checkConfig(config);
     this.config = Object.freeze({ ...config });
     const generator = options.generator ?? defaultGenerator;
-    const { embedding, rnn } = createRecurrentStack(config, { fused: options.fused ?? true, generator });
+    const { embedding, rnn } = createRecurrentStack(config, { generator });
     this.embedding = this.registerModule('embedding', embedding);
     this.rnn = this.registerModule('rnn', rnn);
     this.fc = this.registerModule('fc', new Linear(this.featureSize, config.numClasses, { generator }));

@@ -9,6 +9,7 @@ import type { CellKind } from '../native.js';
 import { PackedSequence, packPaddedSequence, padPackedSequence } from '../packed.js';
 import { defaultGenerator, uniform_, type Generator } from '../random.js';
 import { Tensor, zeros } from '../tensor.js';
+import { hasUnfusedCells, withUnfusedCells } from './cell_path.js';
 import { Module } from './module.js';
 
 export interface RNNBaseOptions {
@@ -19,8 +20,6 @@ export interface RNNBaseOptions {
   /** Dropout probability on the outputs of every layer but the last (training only). */
   dropout?: number;
   bidirectional?: boolean;
-  /** Fused cell kernels (default) or the unfused reference path (for benchmarks). */
-  fused?: boolean;
   /** Source of the initial weights and of the dropout masks (default: the global generator). */
   generator?: Generator;
 }
@@ -63,8 +62,6 @@ export class RNNBase extends Module {
   readonly bias: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
-  /** Fused cell kernels; may be switched at any time (both paths compute the same maths). */
-  fused: boolean;
   readonly #generator: Generator;
 
   constructor(mode: CellKind, options: RNNBaseOptions) {
@@ -80,7 +77,6 @@ export class RNNBase extends Module {
     }
     this.dropout = dropout;
     this.bidirectional = options.bidirectional ?? false;
-    this.fused = options.fused ?? true;
     this.#generator = options.generator ?? defaultGenerator;
 
     const gates = this.gateCount * this.hiddenSize;
@@ -246,13 +242,14 @@ export class RNNBase extends Module {
         const outs: Tensor[] = [];
         for (let direction = 0; direction < this.numDirections; direction++) {
           const k = layer * this.numDirections + direction;
-          const r = F.rnnLayer(x, batchSizes, this.layerWeights(layer, direction), {
-            cell: this.mode,
-            reverse: direction === 1,
-            fused: this.fused,
-            h0: h0s?.[k] ?? null,
-            c0: c0s?.[k] ?? null,
-          });
+          const run = (): F.RnnLayerResult =>
+            F.rnnLayer(x, batchSizes, this.layerWeights(layer, direction), {
+              cell: this.mode,
+              reverse: direction === 1,
+              h0: h0s?.[k] ?? null,
+              c0: c0s?.[k] ?? null,
+            });
+          const r = hasUnfusedCells(this) ? withUnfusedCells(run) : run();
           outs.push(r.y);
           hNs.push(r.hN);
           if (r.cN !== null) cNs.push(r.cN);
