@@ -12,7 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTensorOps(env, exports);
   RegisterLayerOps(env, exports);
   RegisterOptimOps(env, exports);
-  RegisterVaeOps(env, exports);
+  RegisterDecodeOps(env, exports);
   RegisterRuntime(env, exports);
   return exports;
 }

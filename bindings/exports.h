@@ -8,6 +8,6 @@ void RegisterTensorOps(Napi::Env env, Napi::Object exports);  // ops_tensor.cpp
 void RegisterLayerOps(Napi::Env env, Napi::Object exports);   // ops_layers.cpp
 void RegisterOptimOps(Napi::Env env, Napi::Object exports);   // ops_optim.cpp
 void RegisterRuntime(Napi::Env env, Napi::Object exports);    // runtime.cpp: info, GEMM, memory
-void RegisterVaeOps(Napi::Env env, Napi::Object exports);     // ops_vae.cpp: exp, KL, decoding
+void RegisterDecodeOps(Napi::Env env, Napi::Object exports);  // ops_decode.cpp: autoregressive decoding
 
 }  // namespace rnnlm::bindings

@@ -1,5 +1,6 @@
-// Bindings for the layer ops (ops.h): embedding, linear, dropout, the recurrent layer scan and
-// softmax-NLL. Multi-output ops return plain objects of NativeTensors; absent outputs are null.
+// Bindings for the layer ops (ops.h): embedding, linear, dropout, the recurrent layer scan,
+// softmax-NLL and the Gaussian KL term. Multi-output ops return plain objects of NativeTensors;
+// absent outputs are null.
 #include <string>
 
 #include "args.h"
@@ -134,6 +135,23 @@ Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
   return NativeTensor::Wrap(info.Env(), ops::log_softmax(ToTensor(Arg(info, 0), "logits")));
 }
 
+Napi::Value GaussianKl(const Napi::CallbackInfo& info) {
+  return NativeTensor::Wrap(info.Env(), ops::gaussian_kl(ToTensor(Arg(info, 0), "mean"),
+                                                         ToTensor(Arg(info, 1), "logv")));
+}
+
+// gaussianKlBackward(mean, logv, dkl) -> {dmean, dlogv}
+Napi::Value GaussianKlBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Tensor dmean, dlogv;
+  ops::gaussian_kl_backward(ToTensor(Arg(info, 0), "mean"), ToTensor(Arg(info, 1), "logv"),
+                            ToTensor(Arg(info, 2), "dkl"), dmean, dlogv);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("dmean", NativeTensor::Wrap(env, dmean));
+  out.Set("dlogv", NativeTensor::Wrap(env, dlogv));
+  return out;
+}
+
 }  // namespace
 
 void RegisterLayerOps(Napi::Env env, Napi::Object exports) {
@@ -146,6 +164,8 @@ void RegisterLayerOps(Napi::Env env, Napi::Object exports) {
   exports.Set("rnnLayerBackward", Napi::Function::New(env, Safe<RnnLayerBackward>, "rnnLayerBackward"));
   exports.Set("softmaxNll", Napi::Function::New(env, Safe<SoftmaxNll>, "softmaxNll"));
   exports.Set("logSoftmax", Napi::Function::New(env, Safe<LogSoftmax>, "logSoftmax"));
+  exports.Set("gaussianKl", Napi::Function::New(env, Safe<GaussianKl>, "gaussianKl"));
+  exports.Set("gaussianKlBackward", Napi::Function::New(env, Safe<GaussianKlBackward>, "gaussianKlBackward"));
 }
 
 }  // namespace rnnlm::bindings

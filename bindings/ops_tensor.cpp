@@ -81,6 +81,10 @@ Napi::Value Mul(const Napi::CallbackInfo& info) {
                             ops::mul(ToTensor(Arg(info, 0), "a"), ToTensor(Arg(info, 1), "b")));
 }
 
+Napi::Value Exp(const Napi::CallbackInfo& info) {
+  return NativeTensor::Wrap(info.Env(), ops::exp(ToTensor(Arg(info, 0), "x")));
+}
+
 Napi::Value SumAll(const Napi::CallbackInfo& info) {
   return NativeTensor::Wrap(info.Env(), ops::sum_all(ToTensor(Arg(info, 0), "x")));
 }
@@ -142,6 +146,7 @@ void RegisterTensorOps(Napi::Env env, Napi::Object exports) {
   exports.Set("add_", Napi::Function::New(env, Safe<Add>, "add_"));
   exports.Set("scale_", Napi::Function::New(env, Safe<Scale>, "scale_"));
   exports.Set("mul", Napi::Function::New(env, Safe<Mul>, "mul"));
+  exports.Set("exp", Napi::Function::New(env, Safe<Exp>, "exp"));
   exports.Set("sumAll", Napi::Function::New(env, Safe<SumAll>, "sumAll"));
   exports.Set("gatherRows", Napi::Function::New(env, Safe<GatherRows>, "gatherRows"));
   exports.Set("scatterAddRows_", Napi::Function::New(env, Safe<ScatterAddRows>, "scatterAddRows_"));

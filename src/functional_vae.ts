@@ -1,6 +1,6 @@
-// Differentiable ops of the sentence VAE, on the engine ops of core/ops_vae.h: exp (the
-// reparameterisation's standard deviation), the Gaussian KL term, and decodeScan, a stacked
-// decoder run step by step inside one engine call, feeding each step its own previous
+// Differentiable ops the sentence VAE uses: exp (the reparameterisation's standard deviation),
+// the Gaussian KL term (core/ops.h), and decodeScan, autoregressive decoding (core/ops_decode.h):
+// a stacked decoder run step by step inside one engine call, feeding each step its own previous
 // prediction or (with probability teacherRatio) the true word. Its backward treats the ids that
 // were fed as constants, as PyTorch's autograd does when a model feeds back an argmax.
 import { needsGrad, record, type BackwardFn } from './autograd.js';
@@ -103,7 +103,7 @@ interface DecodeSaved {
 // Built at top level so that the closure holds the saved handles only (see rnnLayerBackward).
 function decodeBackward(spec: NativeDecodeSpec, s: DecodeSaved, layers: number, hasBias: boolean, hasOutBias: boolean): BackwardFn {
   return ([g]) => {
-    const r = native().decodeBackward({ ...spec, batchSizes: s.forward.batchSizes }, s.weights, s.h0, s.c0, s.mask, s.forward, h(g!));
+    const r = native().autoregressiveDecodeBackward({ ...spec, batchSizes: s.forward.batchSizes }, s.weights, s.h0, s.c0, s.mask, s.forward, h(g!));
     const w = (t: NativeTensor | null): Tensor | null => (t !== null ? fromHandle(t) : null);
     // Inputs: embedding, per layer (wIh, wHh[, bIh, bHh]), outW[, outB], h0 x L, c0 x L.
     const out: (Tensor | null)[] = [fromHandle(r.dEmbedding)];
@@ -169,7 +169,7 @@ export function decodeScan(
   const states = (list: readonly (Tensor | null)[] | null | undefined): (NativeTensor | null)[] | null =>
     list == null || list.length === 0 ? null : list.map((t) => (t !== null ? h(t) : null));
   const mask = options.inputMask ?? null;
-  const f = native().decodeForward(spec, h(inputs), nw, states(options.h0), states(options.c0), mask !== null ? h(mask) : null);
+  const f = native().autoregressiveDecodeForward(spec, h(inputs), nw, states(options.h0), states(options.c0), mask !== null ? h(mask) : null);
   const logits = fromHandle(f.logits);
   const predicted = fromHandle(f.predicted);
   const read = fromHandle(f.inputs);

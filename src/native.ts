@@ -112,12 +112,12 @@ export interface CudaMemoryStats {
 
 type Seed = number | bigint;
 
-/** Step-by-step decoding (teacher forcing below 1, free-running inference); see decodeForward. */
+/** Autoregressive decoding (teacher forcing below 1, free-running inference); see autoregressiveDecodeForward. */
 export interface NativeDecodeSpec {
   cell: CellKind;
   fused?: boolean;
   batchSizes: Int32Array;
-  /** Probability that a row at step t >= 1 reads the true word rather than its own prediction. */
+  /** Probability that a row at step t >= 1 reads the true token rather than its own prediction. */
   teacherRatio: number;
   /** 0: argmax predictions; > 0: draws from softmax(logits / temperature). */
   temperature: number;
@@ -237,8 +237,11 @@ export interface NativeAddon {
     offset: Seed,
     indexBase: number,
   ): { predicted: NativeTensor; chosen: NativeTensor };
-  /** Runs a stacked unidirectional decoder step by step over a packed batch (one call). */
-  decodeForward(
+  /**
+   * Runs embedding -> stacked unidirectional recurrent layers -> output projection -> pick step
+   * by step over a packed batch, each step reading the previous step's pick (one call).
+   */
+  autoregressiveDecodeForward(
     spec: NativeDecodeSpec,
     inputs: NativeTensor,
     weights: NativeDecodeWeights,
@@ -246,7 +249,7 @@ export interface NativeAddon {
     c0: readonly (NativeTensor | null)[] | null,
     inputMask: NativeTensor | null,
   ): NativeDecodeForward;
-  decodeBackward(
+  autoregressiveDecodeBackward(
     spec: NativeDecodeSpec,
     weights: NativeDecodeWeights,
     h0: readonly (NativeTensor | null)[] | null,

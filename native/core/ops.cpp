@@ -120,6 +120,11 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return backend_for(a.device()).mul(a, b);
 }
 
+Tensor exp(const Tensor& x) {
+  check::dtype(x, DType::F32, "exp", "x");
+  return backend_for(x.device()).exp(x);
+}
+
 Tensor sum_all(const Tensor& t) {
   check::dtype(t, DType::F32, "sum_all", "t");
   return backend_for(t.device()).sum_all(t);

@@ -17,6 +17,7 @@ void fill_(const Tensor& t, float value);
 void add_(const Tensor& dst, const Tensor& src, float alpha);
 void scale_(const Tensor& t, float alpha);
 Tensor mul(const Tensor& a, const Tensor& b);
+Tensor exp(const Tensor& x);
 Tensor sum_all(const Tensor& t);
 Tensor gather_rows(const Tensor& x, const Tensor& idx);
 void scatter_add_rows_(const Tensor& dst, const Tensor& idx, const Tensor& src);
@@ -46,6 +47,10 @@ LayerGradients rnn_layer_backward(const LayerSpec& spec, const Tensor& x,
 SoftmaxNllResult softmax_nll(const Tensor& logits, const Tensor& targets, int32_t ignore_index,
                              Reduction reduction);
 Tensor log_softmax(const Tensor& logits);
+// KL(N(mean, e^logv) || N(0, I)) per row: mean, logv (B, Z) -> (B); dkl (B) -> dmean, dlogv
+Tensor gaussian_kl(const Tensor& mean, const Tensor& logv);
+void gaussian_kl_backward(const Tensor& mean, const Tensor& logv, const Tensor& dkl, Tensor& dmean,
+                          Tensor& dlogv);
 
 Tensor global_norm(const std::vector<Tensor>& tensors);
 Tensor clip_grad_norm_(const std::vector<Tensor>& tensors, float max_norm);

@@ -1,4 +1,5 @@
-// Validated public API, part 2: embedding, linear, dropout, softmax-NLL and log-softmax.
+// Validated public API, part 2: embedding, linear, dropout, softmax-NLL, log-softmax and the
+// Gaussian KL term.
 #include "check.h"
 #include "ops.h"
 
@@ -122,6 +123,33 @@ Tensor log_softmax(const Tensor& logits) {
   check::dtype(logits, DType::F32, "log_softmax", "logits");
   check::rank(logits, 2, "log_softmax", "logits", "(N, V)");
   return backend_for(logits.device()).log_softmax(logits);
+}
+
+// --- Gaussian KL --------------------------------------------------------------------------------
+
+namespace {
+void check_gaussian(const Tensor& mean, const Tensor& logv, const char* op) {
+  check::dtype(mean, DType::F32, op, "mean");
+  check::rank(mean, 2, op, "mean", "(B, Z)");
+  check::dtype(logv, DType::F32, op, "logv");
+  check::same_device(logv, mean, op, "logv", "mean");
+  check::same_shape(logv, mean, op, "logv", "mean");
+}
+}  // namespace
+
+Tensor gaussian_kl(const Tensor& mean, const Tensor& logv) {
+  check_gaussian(mean, logv, "gaussian_kl");
+  return backend_for(mean.device()).gaussian_kl(mean, logv);
+}
+
+void gaussian_kl_backward(const Tensor& mean, const Tensor& logv, const Tensor& dkl, Tensor& dmean,
+                          Tensor& dlogv) {
+  const char* op = "gaussian_kl_backward";
+  check_gaussian(mean, logv, op);
+  check::dtype(dkl, DType::F32, op, "dkl");
+  check::same_device(dkl, mean, op, "dkl", "mean");
+  check::shape(dkl, {mean.dim(0)}, op, "dkl", "(B)", "B = " + num(mean.dim(0)));
+  backend_for(mean.device()).gaussian_kl_backward(mean, logv, dkl, dmean, dlogv);
 }
 
 }  // namespace rnnlm::ops

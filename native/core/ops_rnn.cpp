@@ -3,6 +3,82 @@
 // H from w_hh, G from the cell.
 #include "check.h"
 #include "ops.h"
+#include "ops_rnn_checks.h"
+
+namespace rnnlm::check {
+
+namespace {
+std::string num(int64_t v) { return std::to_string(v); }
+}  // namespace
+
+void cell_kind(CellKind cell, const char* op) {
+  RNNLM_CHECK(cell == CellKind::LSTM || cell == CellKind::GRU || cell == CellKind::RNN_TANH ||
+                  cell == CellKind::RNN_RELU,
+              code::kArgument, std::string(op) + ": unknown cell kind " + num(static_cast<int>(cell)));
+}
+
+int64_t packed_batch_sizes(const std::vector<int32_t>& bs, const char* op) {
+  RNNLM_CHECK(!bs.empty(), code::kArgument, std::string(op) + ": batch_sizes is empty");
+  int64_t n = 0;
+  for (size_t t = 0; t < bs.size(); ++t) {
+    RNNLM_CHECK(bs[t] > 0, code::kArgument,
+                std::string(op) + ": batch_sizes[" + num(static_cast<int64_t>(t)) + "] = " +
+                    num(bs[t]) + " must be positive");
+    RNNLM_CHECK(t == 0 || bs[t] <= bs[t - 1], code::kArgument,
+                std::string(op) + ": batch_sizes must be non-increasing, got batch_sizes[" +
+                    num(static_cast<int64_t>(t) - 1) + "] = " + num(bs[t - 1]) + " then batch_sizes[" +
+                    num(static_cast<int64_t>(t)) + "] = " + num(bs[t]));
+    n += bs[t];
+  }
+  return n;
+}
+
+int64_t hidden_size(const Tensor& w_hh, const Tensor& ref, const char* ref_name, const char* op,
+                    const std::string& prefix) {
+  const std::string name = prefix + "w_hh";
+  dtype(w_hh, DType::F32, op, name.c_str());
+  same_device(w_hh, ref, op, name.c_str(), ref_name);
+  rank(w_hh, 2, op, name.c_str(), "(G*H, H)");
+  const int64_t h = w_hh.dim(1);
+  RNNLM_CHECK(h > 0, code::kShape,
+              std::string(op) + ": " + name + " must be (G*H, H) with H > 0, got " +
+                  shape_str(w_hh.shape()));
+  return h;
+}
+
+void layer_weights(const LayerWeights& w, CellKind cell, int64_t in, int64_t h, const Tensor& ref,
+                   const char* ref_name, const char* op, const std::string& prefix) {
+  const int64_t g = gate_count(cell);
+  const std::string gates = "G = " + num(g) + " for " + cell_kind_name(cell) + ", H = " + num(h);
+  const auto weight = [&](const Tensor& t, const char* name, const Shape& want, const char* layout,
+                          const std::string& detail) {
+    const std::string full = prefix + name;
+    dtype(t, DType::F32, op, full.c_str());
+    same_device(t, ref, op, full.c_str(), ref_name);
+    shape(t, want, op, full.c_str(), layout, detail);
+  };
+  weight(w.w_hh, "w_hh", {g * h, h}, "(G*H, H)", gates);
+  weight(w.w_ih, "w_ih", {g * h, in}, "(G*H, In)", gates + ", In = " + num(in));
+  // nn.LSTM(bias=False) drops both biases; one without the other has no PyTorch counterpart.
+  RNNLM_CHECK(w.b_ih.defined() == w.b_hh.defined(), code::kArgument,
+              std::string(op) + ": " + prefix + "b_ih and b_hh must be given together or both omitted");
+  if (w.b_ih.defined()) {
+    weight(w.b_ih, "b_ih", {g * h}, "(G*H)", gates);
+    weight(w.b_hh, "b_hh", {g * h}, "(G*H)", gates);
+  }
+}
+
+void layer_state(const Tensor& s, bool cell_state, CellKind cell, int64_t b, int64_t h,
+                 const Tensor& ref, const char* ref_name, const char* op, const std::string& name) {
+  if (!s.defined()) return;
+  RNNLM_CHECK(!cell_state || has_cell_state(cell), code::kArgument,
+              std::string(op) + ": " + name + " is only for lstm, the cell is " + cell_kind_name(cell));
+  dtype(s, DType::F32, op, name.c_str());
+  same_device(s, ref, op, name.c_str(), ref_name);
+  shape(s, {b, h}, op, name.c_str(), "(B, H)", "B = batch_sizes[0] = " + num(b) + ", H = " + num(h));
+}
+
+}  // namespace rnnlm::check
 
 namespace rnnlm::ops {
 
@@ -17,26 +93,10 @@ struct LayerDims {
 LayerDims check_layer(const char* op, const LayerSpec& spec, const Tensor& x,
                       const LayerWeights& w, const Tensor& h0, const Tensor& c0) {
   LayerDims d;
-  RNNLM_CHECK(spec.cell == CellKind::LSTM || spec.cell == CellKind::GRU ||
-                  spec.cell == CellKind::RNN_TANH || spec.cell == CellKind::RNN_RELU,
-              code::kArgument, std::string(op) + ": unknown cell kind " + num(static_cast<int>(spec.cell)));
-  const char* cell = cell_kind_name(spec.cell);
+  check::cell_kind(spec.cell, op);
   d.g = gate_count(spec.cell);
-
-  // batch_sizes: a PackedSequence's, so non-empty, positive and non-increasing.
-  const std::vector<int32_t>& bs = spec.batch_sizes;
-  RNNLM_CHECK(!bs.empty(), code::kArgument, std::string(op) + ": batch_sizes is empty");
-  for (size_t t = 0; t < bs.size(); ++t) {
-    RNNLM_CHECK(bs[t] > 0, code::kArgument,
-                std::string(op) + ": batch_sizes[" + num(static_cast<int64_t>(t)) + "] = " +
-                    num(bs[t]) + " must be positive");
-    RNNLM_CHECK(t == 0 || bs[t] <= bs[t - 1], code::kArgument,
-                std::string(op) + ": batch_sizes must be non-increasing, got batch_sizes[" +
-                    num(static_cast<int64_t>(t) - 1) + "] = " + num(bs[t - 1]) + " then batch_sizes[" +
-                    num(static_cast<int64_t>(t)) + "] = " + num(bs[t]));
-    d.n += bs[t];
-  }
-  d.b = bs[0];
+  d.n = check::packed_batch_sizes(spec.batch_sizes, op);
+  d.b = spec.batch_sizes[0];
 
   check::dtype(x, DType::F32, op, "x");
   check::rank(x, 2, op, "x", "(N, In)");
@@ -45,44 +105,10 @@ LayerDims check_layer(const char* op, const LayerSpec& spec, const Tensor& x,
                   ", got " + shape_str(x.shape()));
   d.in = x.dim(1);
 
-  check::dtype(w.w_hh, DType::F32, op, "w_hh");
-  check::same_device(w.w_hh, x, op, "w_hh", "x");
-  check::rank(w.w_hh, 2, op, "w_hh", "(G*H, H)");
-  d.h = w.w_hh.dim(1);
-  RNNLM_CHECK(d.h > 0, code::kShape,
-              std::string(op) + ": w_hh must be (G*H, H) with H > 0, got " + shape_str(w.w_hh.shape()));
-  const std::string gates = "G = " + num(d.g) + " for " + cell + ", H = " + num(d.h);
-  check::shape(w.w_hh, {d.g * d.h, d.h}, op, "w_hh", "(G*H, H)", gates);
-
-  check::dtype(w.w_ih, DType::F32, op, "w_ih");
-  check::same_device(w.w_ih, x, op, "w_ih", "x");
-  check::shape(w.w_ih, {d.g * d.h, d.in}, op, "w_ih", "(G*H, In)", gates + ", In = " + num(d.in));
-
-  // nn.LSTM(bias=False) drops both biases; one without the other has no PyTorch counterpart.
-  RNNLM_CHECK(w.b_ih.defined() == w.b_hh.defined(), code::kArgument,
-              std::string(op) + ": b_ih and b_hh must be given together or both omitted");
-  if (w.b_ih.defined()) {
-    check::dtype(w.b_ih, DType::F32, op, "b_ih");
-    check::dtype(w.b_hh, DType::F32, op, "b_hh");
-    check::same_device(w.b_ih, x, op, "b_ih", "x");
-    check::same_device(w.b_hh, x, op, "b_hh", "x");
-    check::shape(w.b_ih, {d.g * d.h}, op, "b_ih", "(G*H)", gates);
-    check::shape(w.b_hh, {d.g * d.h}, op, "b_hh", "(G*H)", gates);
-  }
-
-  const std::string state = "B = batch_sizes[0] = " + num(d.b) + ", H = " + num(d.h);
-  if (h0.defined()) {
-    check::dtype(h0, DType::F32, op, "h0");
-    check::same_device(h0, x, op, "h0", "x");
-    check::shape(h0, {d.b, d.h}, op, "h0", "(B, H)", state);
-  }
-  if (c0.defined()) {
-    RNNLM_CHECK(has_cell_state(spec.cell), code::kArgument,
-                std::string(op) + ": c0 is only for lstm, the cell is " + cell);
-    check::dtype(c0, DType::F32, op, "c0");
-    check::same_device(c0, x, op, "c0", "x");
-    check::shape(c0, {d.b, d.h}, op, "c0", "(B, H)", state);
-  }
+  d.h = check::hidden_size(w.w_hh, x, "x", op, "");
+  check::layer_weights(w, spec.cell, d.in, d.h, x, "x", op, "");
+  check::layer_state(h0, false, spec.cell, d.b, d.h, x, "x", op, "h0");
+  check::layer_state(c0, true, spec.cell, d.b, d.h, x, "x", op, "c0");
   return d;
 }
 

@@ -1,11 +1,14 @@
 // Text generation from a LanguageModel: the priming text runs through the model in one chunk,
 // then one token at a time is picked and fed back, streaming the decoded text as it grows.
-// Each generated token is one engine call per layer: sampling is not a training hot path.
+// Sampling picks each token here (one engine call per layer and token: not a training hot path);
+// greedy generation runs inside the engine's autoregressive decode op (greedy.ts), the same
+// steps with the same ids, and streams the text once decoded.
 import { noGrad } from '../autograd.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { rnnlmError } from '../errors.js';
 import { disposeState, type LanguageModel, type LanguageModelState } from '../models/language_model.js';
 import { fromInt32Array, tidy, type Tensor } from '../tensor.js';
+import { greedyContinuation } from './greedy.js';
 import { checkPickOptions, pickToken, SampleRandom, type PickOptions } from './pick.js';
 
 export interface GenerateOptions extends PickOptions {
@@ -50,6 +53,19 @@ export function generate(model: LanguageModel, tokenizer: Tokenizer, options: Ge
   const joiner = prime !== '' && tokenizer.level === 'word' && !/\s$/.test(prime) ? ' ' : '';
   let state: LanguageModelState | null = null;
   const device = model.embedding.weight.device;
+  const emitToken = (id: number, i: number): void => {
+    const piece = (i === 0 ? joiner : '') + decoder.push(id);
+    continuation += piece;
+    emit(piece);
+  };
+  if (options.greedy === true) {
+    try {
+      greedyContinuation(model, primeIds(tokenizer, prime), length).forEach(emitToken);
+    } finally {
+      model.train(wasTraining);
+    }
+    return prime + continuation;
+  }
   try {
     noGrad(() => {
       let input = primeIds(tokenizer, prime);
@@ -67,9 +83,7 @@ export function generate(model: LanguageModel, tokenizer: Tokenizer, options: Ge
         state = next;
         const id = pickToken(row, options, random);
         input = [id];
-        const piece = (i === 0 ? joiner : '') + decoder.push(id);
-        continuation += piece;
-        emit(piece);
+        emitToken(id, i);
       }
     });
   } finally {

@@ -54,7 +54,8 @@ export function checkPickOptions(options: PickOptions): void {
   if (!(topP > 0 && topP <= 1)) throw rnnlmError('ERR_RNNLM_ARGUMENT', `top-p must be in (0, 1], got ${topP}`);
 }
 
-function argmax(row: Float32Array): number {
+/** The first index of the largest value. */
+export function argmaxId(row: Float32Array): number {
   let best = 0;
   for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
   return best;
@@ -62,7 +63,7 @@ function argmax(row: Float32Array): number {
 
 /** The next token id from `logits` (V); `random` is used unless greedy. */
 export function pickToken(logits: Float32Array, options: PickOptions, random: SampleRandom): number {
-  if (options.greedy === true) return argmax(logits);
+  if (options.greedy === true) return argmaxId(logits);
   const temperature = options.temperature ?? 1;
   const vocab = logits.length;
   let max = -Infinity;

@@ -1,10 +1,10 @@
-// Bindings for the sentence-VAE ops (core/ops_vae.h): exp, the Gaussian KL term, decode_pick and
-// step-by-step decoding. Field names are camelCase; absent optional tensors are null.
+// Bindings for autoregressive decoding (core/ops_decode.h): decodePick and the step-by-step
+// stack. Field names are camelCase; absent optional tensors are null.
 #include <string>
 #include <vector>
 
 #include "args.h"
-#include "core/ops_vae.h"
+#include "core/ops_decode.h"
 #include "errors.h"
 #include "exports.h"
 #include "tensor_wrap.h"
@@ -12,27 +12,6 @@
 namespace rnnlm::bindings {
 
 namespace {
-
-Napi::Value Exp(const Napi::CallbackInfo& info) {
-  return NativeTensor::Wrap(info.Env(), ops::exp(ToTensor(Arg(info, 0), "x")));
-}
-
-Napi::Value GaussianKl(const Napi::CallbackInfo& info) {
-  return NativeTensor::Wrap(info.Env(), ops::gaussian_kl(ToTensor(Arg(info, 0), "mean"),
-                                                         ToTensor(Arg(info, 1), "logv")));
-}
-
-// gaussianKlBackward(mean, logv, dkl) -> {dmean, dlogv}
-Napi::Value GaussianKlBackward(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Tensor dmean, dlogv;
-  ops::gaussian_kl_backward(ToTensor(Arg(info, 0), "mean"), ToTensor(Arg(info, 1), "logv"),
-                            ToTensor(Arg(info, 2), "dkl"), dmean, dlogv);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("dmean", NativeTensor::Wrap(env, dmean));
-  out.Set("dlogv", NativeTensor::Wrap(env, dlogv));
-  return out;
-}
 
 // decodePick(logits, teacher?, teacherRatio, temperature, seed, offset, indexBase)
 //   -> {predicted, chosen}
@@ -97,9 +76,9 @@ Napi::Int32Array ToJsInt32(Napi::Env env, const std::vector<int32_t>& values) {
   return array;
 }
 
-// decodeForward(spec, inputs, weights, h0[]?, c0[]?, inputMask?)
+// autoregressiveDecodeForward(spec, inputs, weights, h0[]?, c0[]?, inputMask?)
 //   -> {batchSizes, inputs, predicted, x, logits, layers: [{y, hN, cN, workspace}]}
-Napi::Value DecodeForward(const Napi::CallbackInfo& info) {
+Napi::Value AutoregressiveDecodeForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ops::DecodeSpec spec = ToDecodeSpec(Arg(info, 0));
   const Tensor inputs = ToTensor(Arg(info, 1), "inputs");
@@ -107,7 +86,7 @@ Napi::Value DecodeForward(const Napi::CallbackInfo& info) {
   const std::vector<Tensor> h0 = ToStateList(Arg(info, 3), "h0");
   const std::vector<Tensor> c0 = ToStateList(Arg(info, 4), "c0");
   const Tensor mask = ToOptionalTensor(Arg(info, 5), "inputMask");
-  const ops::DecodeForward f = ops::decode_forward(spec, inputs, weights, h0, c0, mask);
+  const ops::DecodeForward f = ops::autoregressive_decode_forward(spec, inputs, weights, h0, c0, mask);
   Napi::Object out = Napi::Object::New(env);
   out.Set("batchSizes", ToJsInt32(env, f.batch_sizes));
   out.Set("inputs", NativeTensor::Wrap(env, f.inputs));
@@ -148,9 +127,9 @@ ops::DecodeForward ToDecodeForward(const Napi::Value& value) {
   return f;
 }
 
-// decodeBackward(spec, weights, h0[]?, c0[]?, inputMask?, forward, dlogits)
+// autoregressiveDecodeBackward(spec, weights, h0[]?, c0[]?, inputMask?, forward, dlogits)
 //   -> {dEmbedding, layers: [{dh0, dc0, dwIh, dwHh, dbIh, dbHh}], dOutW, dOutB}
-Napi::Value DecodeBackward(const Napi::CallbackInfo& info) {
+Napi::Value AutoregressiveDecodeBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ops::DecodeSpec spec = ToDecodeSpec(Arg(info, 0));
   const ops::DecodeWeights weights = ToDecodeWeights(Arg(info, 1));
@@ -159,7 +138,7 @@ Napi::Value DecodeBackward(const Napi::CallbackInfo& info) {
   const Tensor mask = ToOptionalTensor(Arg(info, 4), "inputMask");
   const ops::DecodeForward forward = ToDecodeForward(Arg(info, 5));
   const Tensor dlogits = ToTensor(Arg(info, 6), "dlogits");
-  const ops::DecodeGradients g = ops::decode_backward(spec, weights, h0, c0, mask, forward, dlogits);
+  const ops::DecodeGradients g = ops::autoregressive_decode_backward(spec, weights, h0, c0, mask, forward, dlogits);
   Napi::Object out = Napi::Object::New(env);
   out.Set("dEmbedding", NativeTensor::Wrap(env, g.d_embedding));
   Napi::Array layers = Napi::Array::New(env, g.layers.size());
@@ -182,13 +161,12 @@ Napi::Value DecodeBackward(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterVaeOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("exp", Napi::Function::New(env, Safe<Exp>, "exp"));
-  exports.Set("gaussianKl", Napi::Function::New(env, Safe<GaussianKl>, "gaussianKl"));
-  exports.Set("gaussianKlBackward", Napi::Function::New(env, Safe<GaussianKlBackward>, "gaussianKlBackward"));
+void RegisterDecodeOps(Napi::Env env, Napi::Object exports) {
   exports.Set("decodePick", Napi::Function::New(env, Safe<DecodePick>, "decodePick"));
-  exports.Set("decodeForward", Napi::Function::New(env, Safe<DecodeForward>, "decodeForward"));
-  exports.Set("decodeBackward", Napi::Function::New(env, Safe<DecodeBackward>, "decodeBackward"));
+  exports.Set("autoregressiveDecodeForward",
+              Napi::Function::New(env, Safe<AutoregressiveDecodeForward>, "autoregressiveDecodeForward"));
+  exports.Set("autoregressiveDecodeBackward",
+              Napi::Function::New(env, Safe<AutoregressiveDecodeBackward>, "autoregressiveDecodeBackward"));
 }
 
 }  // namespace rnnlm::bindings

@@ -1,12 +1,11 @@
-// Validated sentence-VAE ops (ops_vae.h): exp, the Gaussian KL term, decode_pick, and the
-// step-by-step decoder composed from backend ops. Everything is checked before the time loop;
-// inside it only backend methods run, so no step reads ids back to the host (except the
-// early-stop test of inference, one (B) copy per step).
-#include "ops_vae.h"
-
-#include <cmath>
+// Validated autoregressive decoding (ops_decode.h): decode_pick and the step-by-step stack
+// composed from backend ops. Everything is checked before the time loop; inside it only backend
+// methods run, so no step reads ids back to the host (except the early-stop test of inference,
+// one (B) copy per step).
+#include "ops_decode.h"
 
 #include "check.h"
+#include "ops_rnn_checks.h"
 
 namespace rnnlm::ops {
 
@@ -14,28 +13,14 @@ namespace {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
-// Rows [start, start + count) of x (R, ...), through a flat view (row-major rows are contiguous).
-Tensor rows_of(Backend& be, const Tensor& x, int64_t start, int64_t count) {
-  if (start == 0 && count == x.dim(0)) return x;
-  const int64_t inner = x.dim(0) > 0 ? x.numel() / x.dim(0) : 0;
-  Shape shape = x.shape();
-  shape[0] = count;
-  return be.slice_cols(x.reshape({1, x.numel()}), start * inner, count * inner).reshape(shape);
+// Rows [start, start + count) of x, or x itself when that is all of it.
+Tensor rows_of(const Tensor& x, int64_t start, int64_t count) {
+  return start == 0 && count == x.dim(0) ? x : slice_rows(x, start, count);
 }
 
-// parts (R_k, ...) with equal trailing dimensions, laid end to end along dim 0.
-Tensor cat_rows(Backend& be, const std::vector<Tensor>& parts) {
-  if (parts.size() == 1) return parts[0];
-  std::vector<Tensor> flat;
-  flat.reserve(parts.size());
-  int64_t rows = 0;
-  for (const Tensor& p : parts) {
-    rows += p.dim(0);
-    flat.push_back(p.reshape({1, p.numel()}));
-  }
-  Shape shape = parts[0].shape();
-  shape[0] = rows;
-  return be.concat_cols(flat).reshape(shape);
+// parts laid end to end along dim 0, or the only part itself.
+Tensor cat_rows(const std::vector<Tensor>& parts) {
+  return parts.size() == 1 ? parts[0] : concat_rows(parts);
 }
 
 struct DecodeDims {
@@ -47,17 +32,8 @@ DecodeDims check_decode(const char* op, const DecodeSpec& spec, const DecodeWeig
                         const Tensor& input_mask, const std::vector<int32_t>& batch_sizes) {
   DecodeDims d;
   const std::string o(op);
-  RNNLM_CHECK(spec.cell == CellKind::LSTM || spec.cell == CellKind::GRU ||
-                  spec.cell == CellKind::RNN_TANH || spec.cell == CellKind::RNN_RELU,
-              code::kArgument, o + ": unknown cell kind " + num(static_cast<int>(spec.cell)));
-  RNNLM_CHECK(!batch_sizes.empty(), code::kArgument, o + ": batch_sizes is empty");
-  for (size_t t = 0; t < batch_sizes.size(); ++t) {
-    RNNLM_CHECK(batch_sizes[t] > 0 && (t == 0 || batch_sizes[t] <= batch_sizes[t - 1]),
-                code::kArgument,
-                o + ": batch_sizes must be positive and non-increasing, got batch_sizes[" +
-                    num(static_cast<int64_t>(t)) + "] = " + num(batch_sizes[t]));
-    d.n += batch_sizes[t];
-  }
+  check::cell_kind(spec.cell, op);
+  d.n = check::packed_batch_sizes(batch_sizes, op);
   d.b = batch_sizes[0];
   d.t = static_cast<int64_t>(batch_sizes.size());
   check::in_range(spec.teacher_ratio, 0.0, 1.0, false, op, "teacher_ratio");
@@ -73,32 +49,11 @@ DecodeDims check_decode(const char* op, const DecodeSpec& spec, const DecodeWeig
   RNNLM_CHECK(!w.layers.empty(), code::kArgument, o + ": the decoder needs at least one layer");
   d.layers = static_cast<int64_t>(w.layers.size());
 
-  const int64_t g = gate_count(spec.cell);
-  check::dtype(w.layers[0].w_hh, DType::F32, op, "layers[0].w_hh");
-  check::rank(w.layers[0].w_hh, 2, op, "layers[0].w_hh", "(G*H, H)");
-  d.h = w.layers[0].w_hh.dim(1);
-  RNNLM_CHECK(d.h > 0, code::kShape, o + ": layers[0].w_hh must have H > 0");
-  for (size_t l = 0; l < w.layers.size(); ++l) {
-    const LayerWeights& lw = w.layers[l];
-    const std::string p = "layers[" + num(static_cast<int64_t>(l)) + "].";
-    const int64_t in = l == 0 ? d.e : d.h;
-    const std::string why = "G = " + num(g) + " for " + cell_kind_name(spec.cell) +
-                            ", H = " + num(d.h) + ", In = " + num(in);
-    const auto weight = [&](const Tensor& t, const std::string& name, const Shape& shape,
-                            const char* layout) {
-      check::dtype(t, DType::F32, op, name.c_str());
-      check::same_device(t, w.embedding, op, name.c_str(), "embedding");
-      check::shape(t, shape, op, name.c_str(), layout, why);
-    };
-    weight(lw.w_ih, p + "w_ih", {g * d.h, in}, "(G*H, In)");
-    weight(lw.w_hh, p + "w_hh", {g * d.h, d.h}, "(G*H, H)");
-    RNNLM_CHECK(lw.b_ih.defined() == lw.b_hh.defined(), code::kArgument,
-                o + ": " + p + "b_ih and b_hh must be given together or both omitted");
-    if (lw.b_ih.defined()) {
-      weight(lw.b_ih, p + "b_ih", {g * d.h}, "(G*H)");
-      weight(lw.b_hh, p + "b_hh", {g * d.h}, "(G*H)");
-    }
-  }
+  const auto layer_name = [](size_t l) { return "layers[" + num(static_cast<int64_t>(l)) + "]."; };
+  d.h = check::hidden_size(w.layers[0].w_hh, w.embedding, "embedding", op, layer_name(0));
+  for (size_t l = 0; l < w.layers.size(); ++l)
+    check::layer_weights(w.layers[l], spec.cell, l == 0 ? d.e : d.h, d.h, w.embedding, "embedding",
+                         op, layer_name(l));
   check::dtype(w.out_w, DType::F32, op, "out_w");
   check::same_device(w.out_w, w.embedding, op, "out_w", "embedding");
   // Predictions are fed back through the embedding, so both index the same vocabulary.
@@ -110,21 +65,13 @@ DecodeDims check_decode(const char* op, const DecodeSpec& spec, const DecodeWeig
     check::shape(w.out_b, {d.v}, op, "out_b", "(V)", "V = " + num(d.v));
   }
 
-  const std::string state = "B = batch_sizes[0] = " + num(d.b) + ", H = " + num(d.h);
   const auto states = [&](const std::vector<Tensor>& list, const char* what, bool cell_state) {
     RNNLM_CHECK(list.empty() || static_cast<int64_t>(list.size()) == d.layers, code::kArgument,
                 o + ": " + what + " must hold one state per layer (" + num(d.layers) + "), got " +
                     num(static_cast<int64_t>(list.size())));
-    for (size_t l = 0; l < list.size(); ++l) {
-      const Tensor& s = list[l];
-      if (!s.defined()) continue;
-      const std::string name = std::string(what) + "[" + num(static_cast<int64_t>(l)) + "]";
-      RNNLM_CHECK(!cell_state || has_cell_state(spec.cell), code::kArgument,
-                  o + ": c0 is only for lstm, the cell is " + cell_kind_name(spec.cell));
-      check::dtype(s, DType::F32, op, name.c_str());
-      check::same_device(s, w.embedding, op, name.c_str(), "embedding");
-      check::shape(s, {d.b, d.h}, op, name.c_str(), "(B, H)", state);
-    }
+    for (size_t l = 0; l < list.size(); ++l)
+      check::layer_state(list[l], cell_state, spec.cell, d.b, d.h, w.embedding, "embedding", op,
+                         std::string(what) + "[" + num(static_cast<int64_t>(l)) + "]");
   };
   states(h0, "h0", false);
   states(c0, "c0", true);
@@ -154,37 +101,7 @@ void check_ids(const Tensor& ids, int64_t n, int64_t vocab, const char* op, cons
 
 }  // namespace
 
-// --- element-wise and KL ----------------------------------------------------------------------
-
-Tensor exp(const Tensor& x) {
-  check::dtype(x, DType::F32, "exp", "x");
-  return backend_for(x.device()).exp(x);
-}
-
-namespace {
-void check_gaussian(const Tensor& mean, const Tensor& logv, const char* op) {
-  check::dtype(mean, DType::F32, op, "mean");
-  check::rank(mean, 2, op, "mean", "(B, Z)");
-  check::dtype(logv, DType::F32, op, "logv");
-  check::same_device(logv, mean, op, "logv", "mean");
-  check::same_shape(logv, mean, op, "logv", "mean");
-}
-}  // namespace
-
-Tensor gaussian_kl(const Tensor& mean, const Tensor& logv) {
-  check_gaussian(mean, logv, "gaussian_kl");
-  return backend_for(mean.device()).gaussian_kl(mean, logv);
-}
-
-void gaussian_kl_backward(const Tensor& mean, const Tensor& logv, const Tensor& dkl, Tensor& dmean,
-                          Tensor& dlogv) {
-  const char* op = "gaussian_kl_backward";
-  check_gaussian(mean, logv, op);
-  check::dtype(dkl, DType::F32, op, "dkl");
-  check::same_device(dkl, mean, op, "dkl", "mean");
-  check::shape(dkl, {mean.dim(0)}, op, "dkl", "(B)", "B = " + num(mean.dim(0)));
-  backend_for(mean.device()).gaussian_kl_backward(mean, logv, dkl, dmean, dlogv);
-}
+// --- one step's pick ----------------------------------------------------------------------
 
 void decode_pick(const Tensor& logits, const Tensor& teacher, float teacher_ratio, float temperature,
                  uint64_t seed, uint64_t offset, int64_t index_base, Tensor& predicted,
@@ -209,12 +126,13 @@ void decode_pick(const Tensor& logits, const Tensor& teacher, float teacher_rati
                    predicted, chosen);
 }
 
-// --- step-by-step decoding --------------------------------------------------------------------
+// --- autoregressive decoding -------------------------------------------------------------------
 
-DecodeForward decode_forward(const DecodeSpec& spec, const Tensor& inputs,
-                             const DecodeWeights& w, const std::vector<Tensor>& h0,
-                             const std::vector<Tensor>& c0, const Tensor& input_mask) {
-  const char* op = "decode_forward";
+DecodeForward autoregressive_decode_forward(const DecodeSpec& spec, const Tensor& inputs,
+                                           const DecodeWeights& w, const std::vector<Tensor>& h0,
+                                           const std::vector<Tensor>& c0,
+                                           const Tensor& input_mask) {
+  const char* op = "autoregressive_decode_forward";
   const DecodeDims d = check_decode(op, spec, w, h0, c0, input_mask, spec.batch_sizes);
   check::same_device(inputs, w.embedding, op, "inputs", "embedding");
   check_ids(inputs, d.n, d.v, op, "inputs");
@@ -238,12 +156,12 @@ DecodeForward decode_forward(const DecodeSpec& spec, const Tensor& inputs,
   if (spec.stop_id >= 0) done.assign(static_cast<size_t>(d.b), 0);
   std::vector<int32_t> host_pick;
 
-  Tensor chosen = rows_of(be, inputs, 0, bs[0]);
+  Tensor chosen = rows_of(inputs, 0, bs[0]);
   int64_t steps = 0;
   for (int64_t t = 0; t < d.t; ++t) {
     const int64_t rows = bs[t];
     Tensor x = be.embedding_forward(w.embedding, chosen);  // (rows, E)
-    if (input_mask.defined()) x = be.mul(x, rows_of(be, input_mask, off[t], rows));
+    if (input_mask.defined()) x = be.mul(x, rows_of(input_mask, off[t], rows));
     read.push_back(chosen);
     xs.push_back(x);
     Tensor layer_in = x;
@@ -252,8 +170,8 @@ DecodeForward decode_forward(const DecodeSpec& spec, const Tensor& inputs,
       ls.cell = spec.cell;
       ls.fused = spec.fused;
       ls.batch_sizes = {static_cast<int32_t>(rows)};
-      const Tensor hs = h[l].defined() ? rows_of(be, h[l], 0, rows) : Tensor();
-      const Tensor cs = lstm && c[l].defined() ? rows_of(be, c[l], 0, rows) : Tensor();
+      const Tensor hs = h[l].defined() ? rows_of(h[l], 0, rows) : Tensor();
+      const Tensor cs = lstm && c[l].defined() ? rows_of(c[l], 0, rows) : Tensor();
       LayerForward f = be.rnn_layer_forward(ls, layer_in, w.layers[l], hs, cs);
       ys[l].push_back(f.y);
       wss[l].push_back(f.workspace);
@@ -266,7 +184,7 @@ DecodeForward decode_forward(const DecodeSpec& spec, const Tensor& inputs,
     logits_steps.push_back(logits);
     const int64_t next = t + 1 < d.t ? bs[t + 1] : 0;
     const Tensor teacher =
-        next > 0 && spec.teacher_ratio > 0.0f ? rows_of(be, inputs, off[t + 1], next) : Tensor();
+        next > 0 && spec.teacher_ratio > 0.0f ? rows_of(inputs, off[t + 1], next) : Tensor();
     Tensor predicted, pick;
     be.decode_pick(logits, teacher, spec.teacher_ratio, spec.temperature, spec.seed, spec.offset,
                    off[t], predicted, pick);
@@ -283,40 +201,42 @@ DecodeForward decode_forward(const DecodeSpec& spec, const Tensor& inputs,
       }
       if (all) break;
     }
-    if (next > 0) chosen = rows_of(be, pick, 0, next);
+    if (next > 0) chosen = rows_of(pick, 0, next);
   }
 
   DecodeForward out;
   out.batch_sizes.assign(bs.begin(), bs.begin() + steps);
-  out.inputs = cat_rows(be, read);
-  out.predicted = cat_rows(be, picked);
-  out.x = cat_rows(be, xs);
-  out.logits = cat_rows(be, logits_steps);
+  out.inputs = cat_rows(read);
+  out.predicted = cat_rows(picked);
+  out.x = cat_rows(xs);
+  out.logits = cat_rows(logits_steps);
   out.layers.resize(layers);
   for (size_t l = 0; l < layers; ++l) {
     LayerForward& f = out.layers[l];
-    f.y = cat_rows(be, ys[l]);
-    f.workspace = cat_rows(be, wss[l]);
+    f.y = cat_rows(ys[l]);
+    f.workspace = cat_rows(wss[l]);
     // Row b's final state is its last step's: rows [bs(t+1), bs(t)) end at step t, so walking
     // the steps backwards lists them in row order.
     std::vector<Tensor> hn, cn;
     for (int64_t t = steps - 1; t >= 0; --t) {
       const int64_t b0 = t + 1 < steps ? bs[t + 1] : 0, b1 = bs[t];
       if (b1 <= b0) continue;
-      hn.push_back(rows_of(be, ys[l][t], b0, b1 - b0));
-      if (lstm) cn.push_back(rows_of(be, cns[l][t], b0, b1 - b0));
+      hn.push_back(rows_of(ys[l][t], b0, b1 - b0));
+      if (lstm) cn.push_back(rows_of(cns[l][t], b0, b1 - b0));
     }
-    f.h_n = cat_rows(be, hn);
-    if (lstm) f.c_n = cat_rows(be, cn);
+    f.h_n = cat_rows(hn);
+    if (lstm) f.c_n = cat_rows(cn);
   }
   return out;
 }
 
-DecodeGradients decode_backward(const DecodeSpec& spec, const DecodeWeights& w,
-                                const std::vector<Tensor>& h0, const std::vector<Tensor>& c0,
-                                const Tensor& input_mask, const DecodeForward& forward,
-                                const Tensor& dlogits) {
-  const char* op = "decode_backward";
+DecodeGradients autoregressive_decode_backward(const DecodeSpec& spec, const DecodeWeights& w,
+                                               const std::vector<Tensor>& h0,
+                                               const std::vector<Tensor>& c0,
+                                               const Tensor& input_mask,
+                                               const DecodeForward& forward,
+                                               const Tensor& dlogits) {
+  const char* op = "autoregressive_decode_backward";
   const DecodeDims d = check_decode(op, spec, w, h0, c0, input_mask, forward.batch_sizes);
   RNNLM_CHECK(forward.layers.size() == w.layers.size(), code::kArgument,
               std::string(op) + ": forward has " + num(static_cast<int64_t>(forward.layers.size())) +
@@ -355,7 +275,7 @@ DecodeGradients decode_backward(const DecodeSpec& spec, const DecodeWeights& w,
   // The fed ids are constants; only the embedding rows they read get gradient.
   if (input_mask.defined()) {
     Backend& be = backend_for(w.embedding.device());
-    dy = be.mul(dy, rows_of(be, input_mask, 0, d.n));
+    dy = be.mul(dy, rows_of(input_mask, 0, d.n));
   }
   g.d_embedding = embedding_backward(dy, forward.inputs, d.v);
   return g;

@@ -1,15 +1,16 @@
-// Maps a device to the backend that owns its tensors. The CPU backend is a process-wide static;
-// the CUDA backend exists only in builds compiled with RNNLM_HAVE_CUDA (native/cuda, on a GPU or,
-// in an RNNLM_CUDA_EMULATION build, on the CPU emulator), and throws ERR_RNNLM_DEVICE with the
-// reason when no GPU is usable.
-#include "../cpu/cpu_backend.h"
-#include "../cpu/gemm.h"
-#include "backend.h"
-#include "error.h"
-#include "thread_pool.h"
+// Maps a device to the backend that owns its tensors (backend_for, declared in core/backend.h).
+// It lives above native/core, beside the backends, so that the core includes no backend header.
+// The CPU backend is a process-wide static; the CUDA backend exists only in builds compiled with
+// RNNLM_HAVE_CUDA (native/cuda, on a GPU or, in an RNNLM_CUDA_EMULATION build, on the CPU
+// emulator), and throws ERR_RNNLM_DEVICE with the reason when no GPU is usable.
+#include "cpu/cpu_backend.h"
+#include "cpu/gemm.h"
+#include "core/backend.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
 
 #if defined(RNNLM_HAVE_CUDA)
-#include "../cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"
 #endif
 
 namespace rnnlm {

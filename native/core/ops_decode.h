@@ -1,13 +1,14 @@
-// The sentence VAE's engine ops (validated, like ops.h): an element-wise exp, the Gaussian KL
-// term, and step-by-step decoding, where each time step feeds the decoder its own previous
-// prediction or the true word (teacher forcing with a ratio below 1), all inside one call.
+// Autoregressive decoding (validated, like ops.h): a stack of unidirectional recurrent layers
+// run step by step inside one call, embedding -> layers -> output projection -> pick, where each
+// step reads the previous step's pick (argmax or a temperature draw) or, with teacher forcing
+// below 1, the true token. decode_pick is the pick of one step.
 //
 // Decoding is composed here from backend ops (embedding, one-step recurrent layers, linear,
 // decode_pick), so every backend that has those has it. Its results are laid out exactly as
 // the teacher-forced path's: the one-step layers' outputs and workspaces, concatenated, are
 // what rnn_layer_forward over the whole packed batch would have produced (see the workspace
-// contract in backend.h), so the backward is rnn_layer_backward per layer, with the ids that
-// were fed treated as constants.
+// contract of rnn_layer_forward in backend_ops.def), so the backward is rnn_layer_backward per
+// layer, with the ids that were fed treated as constants.
 #pragma once
 #include <vector>
 
@@ -15,10 +16,7 @@
 
 namespace rnnlm::ops {
 
-Tensor exp(const Tensor& x);
-Tensor gaussian_kl(const Tensor& mean, const Tensor& logv);
-void gaussian_kl_backward(const Tensor& mean, const Tensor& logv, const Tensor& dkl, Tensor& dmean,
-                          Tensor& dlogv);
+// See decode_pick in backend_ops.def.
 void decode_pick(const Tensor& logits, const Tensor& teacher, float teacher_ratio, float temperature,
                  uint64_t seed, uint64_t offset, int64_t index_base, Tensor& predicted,
                  Tensor& chosen);
@@ -28,8 +26,8 @@ struct DecodeSpec {
   bool fused = true;
   // The packed layout (PyTorch PackedSequence: time-major, non-increasing), host memory.
   std::vector<int32_t> batch_sizes;
-  // Probability that a row at step t >= 1 reads the true word (inputs) rather than the model's
-  // own prediction of the step before. Step 0 always reads inputs.
+  // Probability that a row at step t >= 1 reads the true token (inputs) rather than its own
+  // pick of the step before. Step 0 always reads inputs.
   float teacher_ratio = 0.0f;
   // 0: predictions are argmax; > 0: draws from softmax(logits / temperature).
   float temperature = 0.0f;
@@ -67,14 +65,18 @@ struct DecodeGradients {
 // h0, c0: one (B, H) per layer in packed order, or empty / undefined entries for zeros
 // (c0 LSTM only); input_mask (N, E) multiplies the embedded inputs (embedding dropout) or is
 // undefined.
-DecodeForward decode_forward(const DecodeSpec& spec, const Tensor& inputs,
-                             const DecodeWeights& weights, const std::vector<Tensor>& h0,
-                             const std::vector<Tensor>& c0, const Tensor& input_mask);
+DecodeForward autoregressive_decode_forward(const DecodeSpec& spec, const Tensor& inputs,
+                                           const DecodeWeights& weights,
+                                           const std::vector<Tensor>& h0,
+                                           const std::vector<Tensor>& c0,
+                                           const Tensor& input_mask);
 
 // dlogits (N, V) for the forward's N rows -> the gradients of every weight and initial state.
-DecodeGradients decode_backward(const DecodeSpec& spec, const DecodeWeights& weights,
-                                const std::vector<Tensor>& h0, const std::vector<Tensor>& c0,
-                                const Tensor& input_mask, const DecodeForward& forward,
-                                const Tensor& dlogits);
+DecodeGradients autoregressive_decode_backward(const DecodeSpec& spec, const DecodeWeights& weights,
+                                               const std::vector<Tensor>& h0,
+                                               const std::vector<Tensor>& c0,
+                                               const Tensor& input_mask,
+                                               const DecodeForward& forward,
+                                               const Tensor& dlogits);
 
 }  // namespace rnnlm::ops

@@ -1,9 +1,10 @@
-// The sentence-VAE ops (core/ops_vae.h) on the CPU backend: exp and the Gaussian KL term against
-// doubles, decode_pick's contract (first argmax; teacher or prediction by the Philox draw at
-// index 2 i; draws at 2 i + 1), and decode_forward / decode_backward: with every row reading the
-// true word they must equal rnn_layer_forward / rnn_layer_backward over the whole packed batch.
+// exp and the Gaussian KL term against doubles, and autoregressive decoding (core/ops_decode.h)
+// on the CPU backend: decode_pick's contract (first argmax; teacher or prediction by the Philox
+// draw at index 2 i; draws at 2 i + 1), and autoregressive_decode_forward / _backward: with every
+// row reading the true token they must equal rnn_layer_forward / rnn_layer_backward over the
+// whole packed batch.
 // A backend (CUDA) that implements these ops can be checked against the same expectations.
-#include "core/ops_vae.h"
+#include "core/ops_decode.h"
 #include "core/philox.h"
 #include "test_harness.h"
 
@@ -111,7 +112,7 @@ void test_decode_matches_scan(CellKind cell) {
   spec.cell = cell;
   spec.batch_sizes = bs;
   spec.teacher_ratio = 1.0f;
-  ops::DecodeForward f = ops::decode_forward(spec, inputs, w, h0, c0, mask);
+  ops::DecodeForward f = ops::autoregressive_decode_forward(spec, inputs, w, h0, c0, mask);
   CHECK(f.batch_sizes == bs);
   for (int64_t i = 0; i < N; ++i) CHECK(f.inputs.i32()[i] == inputs.i32()[i]);
 
@@ -136,7 +137,7 @@ void test_decode_matches_scan(CellKind cell) {
   }
 
   Tensor dlogits = random_tensor({N, V});
-  ops::DecodeGradients g = ops::decode_backward(spec, w, h0, c0, mask, f, dlogits);
+  ops::DecodeGradients g = ops::autoregressive_decode_backward(spec, w, h0, c0, mask, f, dlogits);
   Tensor dy, dw, db;
   ops::linear_backward(dlogits, ref[1].y, w.out_w, true, true, dy, dw, db);
   CHECK_CLOSE(g.d_out_w.f32(), to_double(dw), 1e-5, 1e-5);
@@ -154,7 +155,7 @@ void test_decode_matches_scan(CellKind cell) {
 
   // Free running: step t reads the pick of step t - 1 for the same sequence.
   spec.teacher_ratio = 0.0f;
-  ops::DecodeForward free = ops::decode_forward(spec, inputs, w, h0, c0, Tensor());
+  ops::DecodeForward free = ops::autoregressive_decode_forward(spec, inputs, w, h0, c0, Tensor());
   int64_t off = 0;
   for (size_t t = 0; t < bs.size(); ++t) {
     for (int32_t b = 0; b < bs[t]; ++b) {
@@ -163,10 +164,10 @@ void test_decode_matches_scan(CellKind cell) {
     }
     off += bs[t];
   }
-  EXPECT_ERROR(code::kIndex, "inputs", [&] { ops::decode_forward(spec, int_tensor({2, 2, 2, 5, 6, 1, 4, 70}), w, h0, c0, Tensor()); });
+  EXPECT_ERROR(code::kIndex, "inputs", [&] { ops::autoregressive_decode_forward(spec, int_tensor({2, 2, 2, 5, 6, 1, 4, 70}), w, h0, c0, Tensor()); });
   EXPECT_ERROR(code::kShape, "h0[1]", [&] {
     std::vector<Tensor> bad = {h0[0], random_tensor({2, H})};
-    ops::decode_forward(spec, inputs, w, bad, c0, Tensor());
+    ops::autoregressive_decode_forward(spec, inputs, w, bad, c0, Tensor());
   });
 }
 
@@ -178,5 +179,5 @@ int main() {
   test_decode_matches_scan(CellKind::GRU);
   test_decode_matches_scan(CellKind::LSTM);
   test_decode_matches_scan(CellKind::RNN_TANH);
-  return test::finish("test_vae");
+  return test::finish("test_decode");
 }
