@@ -1,31 +1,34 @@
-// Pointwise cell kernels, fused and unfused, forward beside backward. See cells.h for the
-// workspace layout and the meaning of every pointer. Inner loops run over hidden units j of one
-// row with __restrict pointers into disjoint slots, so GCC vectorises them (fast_math.h keeps the
-// transcendental functions branch-free for the same reason).
+// Pointwise cell kernels, fused and unfused, forward beside backward: the launches of the
+// shared cell maths (native/cells/cell_math.h) over the rows of a step. See cells.h for the
+// meaning of every pointer. Inner loops run over hidden units j of one row with __restrict
+// pointers into disjoint slots, so GCC vectorises them (fast_math.h keeps the transcendental
+// functions branch-free for the same reason; the cell maths is inline arithmetic on floats).
 #include "cells.h"
 
+#include "../cells/cell_math.h"
 #include "../core/error.h"
 #include "fast_math.h"
 
 namespace rnnlm::cpu::cells {
 
-namespace fm = fastmath;
+namespace cm = cellmath;
 
 namespace {
+
+// The CPU's transcendental functions for the cell maths.
+struct FastMath {
+  static float sigmoid(float x) { return fastmath::sigmoid(x); }
+  static float tanh(float x) { return fastmath::tanh(x); }
+};
 
 // Copies h' (and c') of row r to the next step's h_prev (c_prev) slots.
 inline void carry_row(const float* __restrict src, float* __restrict dst, int64_t j0, int64_t j1) {
   for (int64_t j = j0; j < j1; ++j) dst[j] = src[j];
 }
 
-inline float dsigmoid(float s) { return s * (1.0f - s); }  // from the activation s
-inline float dtanh(float t) { return 1.0f - t * t; }       // from the activation t
-
 }  // namespace
 
 // ================================ LSTM =========================================================
-// i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)   (a = pre-activations)
-// c' = f * c_prev + i * g,  h' = o * tanh(c')
 
 // One row; the __restrict parameters (disjoint slots) let GCC vectorise without alias checks.
 static inline void lstm_forward_row(int64_t j0, int64_t j1, float* __restrict gi,
@@ -38,17 +41,14 @@ static inline void lstm_forward_row(int64_t j0, int64_t j1, float* __restrict gi
   const float* bg = bias + 2 * H;
   const float* bo = bias + 3 * H;
   for (int64_t j = j0; j < j1; ++j) {
-    const float i = fm::sigmoid(gi[j] + bi[j]);
-    const float f = fm::sigmoid(gf[j] + bf[j]);
-    const float g = fm::tanh(gg[j] + bg[j]);
-    const float o = fm::sigmoid(go[j] + bo[j]);
-    const float cn = f * cp[j] + i * g;
-    gi[j] = i;
-    gf[j] = f;
-    gg[j] = g;
-    go[j] = o;
-    c[j] = cn;
-    y[j] = o * fm::tanh(cn);
+    const cm::LstmStep<float> st =
+        cm::lstm_forward<FastMath>(gi[j] + bi[j], gf[j] + bf[j], gg[j] + bg[j], go[j] + bo[j], cp[j]);
+    gi[j] = st.i;
+    gf[j] = st.f;
+    gg[j] = st.g;
+    go[j] = st.o;
+    c[j] = st.c;
+    y[j] = st.h;
   }
 }
 
@@ -67,9 +67,6 @@ void lstm_forward(const StepForward& s) {
   }
 }
 
-// dh = dy + dh_later, dc = dc_later + dh * o * (1 - tanh(c')^2)
-// da_i = dc g i(1-i), da_f = dc c_prev f(1-f), da_g = dc i (1-g^2), da_o = dh tanh(c') o(1-o)
-// dc_prev = dc * f
 static inline void lstm_backward_row(int64_t j0, int64_t j1, const float* __restrict gi,
                                      const float* __restrict gf, const float* __restrict gg,
                                      const float* __restrict go, const float* __restrict c,
@@ -83,23 +80,17 @@ static inline void lstm_backward_row(int64_t j0, int64_t j1, const float* __rest
   double* dbg = db + 2 * H;
   double* dbo = db + 3 * H;
   for (int64_t j = j0; j < j1; ++j) {
-    const float i = gi[j], f = gf[j], g = gg[j], o = go[j];
-    const float tc = fm::tanh(c[j]);
-    const float dh = dy[j] + dhl[j];
-    const float dc = dcl[j] + dh * o * dtanh(tc);
-    const float vi = dc * g * dsigmoid(i);
-    const float vf = dc * cp[j] * dsigmoid(f);
-    const float vg = dc * i * dtanh(g);
-    const float vo = dh * tc * dsigmoid(o);
-    di[j] = vi;
-    df[j] = vf;
-    dg[j] = vg;
-    dout[j] = vo;
-    dcl[j] = dc * f;
-    dbi[j] += vi;
-    dbf[j] += vf;
-    dbg[j] += vg;
-    dbo[j] += vo;
+    const cm::LstmGrad<float> d =
+        cm::lstm_backward<FastMath>(gi[j], gf[j], gg[j], go[j], c[j], cp[j], dy[j] + dhl[j], dcl[j]);
+    di[j] = d.a_i;
+    df[j] = d.a_f;
+    dg[j] = d.a_g;
+    dout[j] = d.a_o;
+    dcl[j] = d.c_prev;
+    dbi[j] += d.a_i;
+    dbf[j] += d.a_f;
+    dbg[j] += d.a_g;
+    dbo[j] += d.a_o;
   }
 }
 
@@ -115,8 +106,6 @@ void lstm_backward(const StepBackward& s) {
 }
 
 // ================================ GRU ==========================================================
-// r = sigmoid(a_r), z = sigmoid(a_z), hn = W_hn h + b_hn, n = tanh(W_in x + b_in + r * hn)
-// h' = (1 - z) * n + z * h_prev
 
 static inline void gru_forward_row(int64_t j0, int64_t j1, float* __restrict gr,
                                    float* __restrict gz, float* __restrict gn,
@@ -127,15 +116,14 @@ static inline void gru_forward_row(int64_t j0, int64_t j1, float* __restrict gr,
   const float* bz = bias + H;
   const float* bn = bias + 2 * H;
   for (int64_t j = j0; j < j1; ++j) {
-    const float rr = fm::sigmoid(gr[j] + br[j]);
-    const float z = fm::sigmoid(gz[j] + bz[j]);
     const float h_n = hn[j] + bhn[j];
-    const float n = fm::tanh(gn[j] + bn[j] + rr * h_n);
-    gr[j] = rr;
-    gz[j] = z;
-    gn[j] = n;
+    const cm::GruStep<float> st =
+        cm::gru_forward<FastMath>(gr[j] + br[j], gz[j] + bz[j], gn[j] + bn[j], h_n, hp[j]);
+    gr[j] = st.r;
+    gz[j] = st.z;
+    gn[j] = st.n;
     hn[j] = h_n;
-    y[j] = (1.0f - z) * n + z * hp[j];
+    y[j] = st.h;
   }
 }
 
@@ -151,8 +139,6 @@ void gru_forward(const StepForward& s) {
   }
 }
 
-// dh = dy + dh_later; dn = dh (1-z); dz = dh (h_prev - n); da_n = dn (1-n^2)
-// da_r = da_n hn r(1-r); da_z = dz z(1-z); recurrent side of n: da_n * r; direct dh_prev = dh z
 static inline void gru_backward_row(int64_t j0, int64_t j1, const float* __restrict gr,
                                     const float* __restrict gz, const float* __restrict gn,
                                     const float* __restrict hn, const float* __restrict hp,
@@ -162,25 +148,20 @@ static inline void gru_backward_row(int64_t j0, int64_t j1, const float* __restr
                                     float* __restrict dhz, float* __restrict dhn,
                                     double* __restrict dbx, double* __restrict dbh, int64_t H) {
   for (int64_t j = j0; j < j1; ++j) {
-    const float rr = gr[j], z = gz[j], n = gn[j];
-    const float dh = dy[j] + dhl[j];
-    const float an = dh * (1.0f - z) * dtanh(n);
-    const float ar = an * hn[j] * dsigmoid(rr);
-    const float az = dh * (hp[j] - n) * dsigmoid(z);
-    const float anh = an * rr;
-    dxr[j] = ar;
-    dxz[j] = az;
-    dxn[j] = an;
-    dhr[j] = ar;
-    dhz[j] = az;
-    dhn[j] = anh;
-    dhl[j] = dh * z;
-    dbx[j] += ar;
-    dbx[H + j] += az;
-    dbx[2 * H + j] += an;
-    dbh[j] += ar;
-    dbh[H + j] += az;
-    dbh[2 * H + j] += anh;
+    const cm::GruGrad<float> d = cm::gru_backward(gr[j], gz[j], gn[j], hn[j], hp[j], dy[j] + dhl[j]);
+    dxr[j] = d.a_r;
+    dxz[j] = d.a_z;
+    dxn[j] = d.a_n;
+    dhr[j] = d.a_r;
+    dhz[j] = d.a_z;
+    dhn[j] = d.hn;
+    dhl[j] = d.h_prev;
+    dbx[j] += d.a_r;
+    dbx[H + j] += d.a_z;
+    dbx[2 * H + j] += d.a_n;
+    dbh[j] += d.a_r;
+    dbh[H + j] += d.a_z;
+    dbh[2 * H + j] += d.hn;
   }
 }
 
@@ -197,23 +178,15 @@ void gru_backward(const StepBackward& s) {
 }
 
 // ================================ RNN ==========================================================
-// h' = act(a), act = tanh or relu
 
+// One loop per activation, so each loop body is branch-free.
+template <bool kRelu>
 static inline void rnn_forward_row(int64_t j0, int64_t j1, float* __restrict a,
-                                   float* __restrict y, const float* __restrict b, bool relu) {
-  if (relu) {
-    for (int64_t j = j0; j < j1; ++j) {
-      const float v = a[j] + b[j];
-      const float h = v > 0.0f ? v : 0.0f;
-      a[j] = h;
-      y[j] = h;
-    }
-  } else {
-    for (int64_t j = j0; j < j1; ++j) {
-      const float h = fm::tanh(a[j] + b[j]);
-      a[j] = h;
-      y[j] = h;
-    }
+                                   float* __restrict y, const float* __restrict b) {
+  for (int64_t j = j0; j < j1; ++j) {
+    const float h = cm::rnn_forward<FastMath>(a[j] + b[j], kRelu);
+    a[j] = h;
+    y[j] = h;
   }
 }
 
@@ -221,19 +194,21 @@ void rnn_forward(const StepForward& s, bool relu) {
   const int64_t H = s.hidden;
   for (int64_t r = 0; r < s.rows; ++r) {
     float* y = s.y + r * s.ld_y;
-    rnn_forward_row(s.j0, s.j1, s.ws + r * s.ld_ws, y, s.bias, relu);
+    if (relu) {
+      rnn_forward_row<true>(s.j0, s.j1, s.ws + r * s.ld_ws, y, s.bias);
+    } else {
+      rnn_forward_row<false>(s.j0, s.j1, s.ws + r * s.ld_ws, y, s.bias);
+    }
     if (r < s.next_rows)
       carry_row(y, s.next_ws + r * s.ld_ws + ws_h_prev(CellKind::RNN_TANH, H), s.j0, s.j1);
   }
 }
 
-// da = (dy + dh_later) * act'(h'); relu' is taken as 0 at 0, like PyTorch (result > 0)
 static inline void rnn_backward_row(int64_t j0, int64_t j1, const float* __restrict h,
                                     const float* __restrict dy, const float* __restrict dhl,
                                     float* __restrict da, double* __restrict db, bool relu) {
   for (int64_t j = j0; j < j1; ++j) {
-    const float dh = dy[j] + dhl[j];
-    const float v = relu ? (h[j] > 0.0f ? dh : 0.0f) : dh * dtanh(h[j]);
+    const float v = cm::rnn_backward(h[j], dy[j] + dhl[j], relu);
     da[j] = v;
     db[j] += v;
   }
@@ -302,14 +277,24 @@ void copy_rows(const Block& b, int64_t rows, Plane dst, Plane src) {
   map1(c, dst, src, [](float v) { return v; });
 }
 
-const auto sig = [](float v) { return fm::sigmoid(v); };
-const auto tnh = [](float v) { return fm::tanh(v); };
+// Plain arithmetic passes, and the cell maths' pieces (cell_math.h) as passes.
 const auto add = [](float a, float b) { return a + b; };
 const auto sub = [](float a, float b) { return a - b; };
 const auto mul = [](float a, float b) { return a * b; };
 const auto one_minus = [](float a) { return 1.0f - a; };
-const auto sig_back = [](float g, float s) { return g * s * (1.0f - s); };  // g * sigmoid'
-const auto tanh_back = [](float g, float t) { return g * (1.0f - t * t); };  // g * tanh'
+const auto sig_back = [](float g, float s) { return cm::sigmoid_back(g, s); };
+const auto tanh_back = [](float g, float t) { return cm::tanh_back(g, t); };
+const auto relu_back = [](float g, float h) { return cm::relu_back(g, h); };
+const auto lstm_i = [](float a) { return cm::lstm_input_gate<FastMath>(a); };
+const auto lstm_f = [](float a) { return cm::lstm_forget_gate<FastMath>(a); };
+const auto lstm_g = [](float a) { return cm::lstm_candidate<FastMath>(a); };
+const auto lstm_o = [](float a) { return cm::lstm_output_gate<FastMath>(a); };
+const auto lstm_tc = [](float c) { return cm::lstm_cell_activation<FastMath>(c); };
+const auto gru_r = [](float a) { return cm::gru_reset_gate<FastMath>(a); };
+const auto gru_z = [](float a) { return cm::gru_update_gate<FastMath>(a); };
+const auto gru_n = [](float a) { return cm::gru_new_gate<FastMath>(a); };
+const auto rnn_tanh = [](float a) { return cm::rnn_forward<FastMath>(a, false); };
+const auto rnn_relu = [](float a) { return cm::rnn_forward<FastMath>(a, true); };
 
 Plane plane(float* scratch, int64_t scratch_rows, int64_t h, int k) {
   return Plane{scratch + static_cast<int64_t>(k) * scratch_rows * h, h};
@@ -337,14 +322,14 @@ void lstm_forward_unfused(const StepForward& s) {
   add_bias(b, gf, s.bias + H);
   add_bias(b, gg, s.bias + 2 * H);
   add_bias(b, go, s.bias + 3 * H);
-  map1(b, gi, gi, sig);
-  map1(b, gf, gf, sig);
-  map1(b, gg, gg, tnh);
-  map1(b, go, go, sig);
+  map1(b, gi, gi, lstm_i);
+  map1(b, gf, gf, lstm_f);
+  map1(b, gg, gg, lstm_g);
+  map1(b, go, go, lstm_o);
   map2(b, t0, gf, cp, mul);  // f * c_prev
   map2(b, t1, gi, gg, mul);  // i * g
   map2(b, c, t0, t1, add);   // c'
-  map1(b, t2, c, tnh);       // tanh(c')
+  map1(b, t2, c, lstm_tc);   // tanh(c')
   map2(b, y, go, t2, mul);   // h'
   if (s.next_rows > 0) {
     copy_rows(b, s.next_rows, Plane{s.next_ws + ws_h_prev(CellKind::LSTM, H), L}, y);
@@ -364,7 +349,7 @@ void lstm_backward_unfused(const StepBackward& s) {
   const Plane tc = plane(s.scratch, s.scratch_rows, H, 1);
   const Plane dc = plane(s.scratch, s.scratch_rows, H, 2);
   map2(b, dh, dy, dhl, add);       // dh = dy + dh_later
-  map1(b, tc, c, tnh);             // tanh(c')
+  map1(b, tc, c, lstm_tc);         // tanh(c')
   map2(b, dout, dh, tc, mul);      // d o
   map2(b, dc, dh, go, mul);        // d tanh(c')
   map2(b, dc, dc, tc, tanh_back);  // through tanh
@@ -395,11 +380,11 @@ void gru_forward_unfused(const StepForward& s) {
   add_bias(b, gz, s.bias + H);
   add_bias(b, gn, s.bias + 2 * H);
   add_bias(b, hn, s.bias_hn);
-  map1(b, gr, gr, sig);
-  map1(b, gz, gz, sig);
+  map1(b, gr, gr, gru_r);
+  map1(b, gz, gz, gru_z);
   map2(b, t0, gr, hn, mul);  // r * hn
   map2(b, gn, gn, t0, add);
-  map1(b, gn, gn, tnh);      // n
+  map1(b, gn, gn, gru_n);    // n
   map1(b, t1, gz, one_minus);
   map2(b, t1, t1, gn, mul);  // (1 - z) n
   map2(b, t2, gz, hp, mul);  // z h_prev
@@ -447,9 +432,9 @@ void rnn_forward_unfused(const StepForward& s, bool relu) {
   const Plane a{s.ws, L}, y{s.y, s.ld_y};
   add_bias(b, a, s.bias);
   if (relu) {
-    map1(b, a, a, [](float v) { return v > 0.0f ? v : 0.0f; });
+    map1(b, a, a, rnn_relu);
   } else {
-    map1(b, a, a, tnh);
+    map1(b, a, a, rnn_tanh);
   }
   copy_rows(b, s.rows, y, a);
   if (s.next_rows > 0)
@@ -464,7 +449,7 @@ void rnn_backward_unfused(const StepBackward& s, bool relu) {
   const Plane dh = plane(s.scratch, s.scratch_rows, H, 0);
   map2(b, dh, dy, dhl, add);
   if (relu) {
-    map2(b, da, dh, h, [](float g, float v) { return v > 0.0f ? g : 0.0f; });
+    map2(b, da, dh, h, relu_back);
   } else {
     map2(b, da, dh, h, tanh_back);
   }

@@ -9,28 +9,24 @@
 //   unfused: separate element-wise passes (add, sigmoid, tanh, mul, ...), each its own loop over
 //            memory with preallocated scratch planes, like a framework composing small ops; kept
 //            for `rnnlm bench --mode unfused` and as a reference.
+// Both call the same per-element functions and differ only in how they are launched.
 //
-// Workspace row layout (W = workspace_floats_per_row, cell.h), offsets in units of H:
-//   LSTM (7H): i f g o (post-activation) | c' | h_prev | c_prev
-//   GRU  (5H): r z n (post-activation)   | W_hn h + b_hn | h_prev
-//   RNN  (2H): h'                        | h_prev
-// Before the forward kernel runs, the gate slots hold W_ih x + W_hh h_prev without biases
-// (GRU: the n slot holds W_in x, the W_hn h slot holds W_hn h_prev); the kernel adds the biases
-// and overwrites them with what backward needs.
+// The workspace row layout is native/cells/workspace_layout.h. Before the forward kernel runs,
+// the gate slots hold W_ih x + W_hh h_prev without biases (GRU: the n slot holds W_in x, the
+// W_hn h slot holds W_hn h_prev); the kernel adds the biases and overwrites them with what
+// backward needs. The cell maths itself (both forms call it) is native/cells/cell_math.h.
 #pragma once
 #include <cstdint>
 
+#include "../cells/workspace_layout.h"
 #include "../core/cell.h"
 
 namespace rnnlm::cpu::cells {
 
-// Offsets (in floats) of the slots of a workspace row.
-inline int64_t ws_h_prev(CellKind kind, int64_t h) {
-  return kind == CellKind::LSTM ? 5 * h : kind == CellKind::GRU ? 4 * h : h;
-}
-inline int64_t ws_c(int64_t h) { return 4 * h; }       // LSTM c'
-inline int64_t ws_c_prev(int64_t h) { return 6 * h; }  // LSTM c_prev
-inline int64_t ws_hn(int64_t h) { return 3 * h; }      // GRU W_hn h + b_hn
+using cellmath::ws_c;
+using cellmath::ws_c_prev;
+using cellmath::ws_h_prev;
+using cellmath::ws_hn;
 
 // Forward of one step over rows [0, rows), hidden units [j0, j1).
 struct StepForward {

@@ -31,6 +31,8 @@
 #include <functional>
 #include <vector>
 
+#include "../cells/bias_fold.h"
+#include "../cells/packed_walk.h"
 #include "../core/error.h"
 #include "../core/thread_pool.h"
 #include "cells.h"
@@ -46,30 +48,7 @@ namespace {
 // microseconds, more than it saves on a small step.
 constexpr int64_t kParallelStepMacs = int64_t{1} << 18;
 
-// The packed layout seen in walk order: walk step s is time step t = s (forward) or T-1-s.
-struct Walk {
-  int64_t T = 0, B = 0, N = 0;
-  std::vector<int64_t> bs;   // batch size at walk step s (bs[T] = 0 sentinel)
-  std::vector<int64_t> off;  // first packed row of walk step s
-
-  Walk(const std::vector<int32_t>& batch_sizes, bool rev) {
-    T = static_cast<int64_t>(batch_sizes.size());
-    std::vector<int64_t> time_off(T);
-    for (int64_t t = 0; t < T; ++t) {
-      time_off[t] = N;
-      N += batch_sizes[t];
-    }
-    bs.resize(T + 1, 0);
-    off.resize(T, 0);
-    for (int64_t s = 0; s < T; ++s) {
-      const int64_t t = rev ? T - 1 - s : s;
-      bs[s] = batch_sizes[t];
-      off[s] = time_off[t];
-    }
-    B = T > 0 ? batch_sizes[0] : 0;
-  }
-  int64_t prev_bs(int64_t s) const { return s == 0 ? 0 : bs[s - 1]; }
-};
+using Walk = cellmath::PackedWalk;
 
 // How many threads share a step: one per pool thread, unless the step is too small.
 int64_t step_slices(int64_t rows, int64_t gates, int64_t hidden, const RecurrentGemm& g) {
@@ -103,8 +82,7 @@ void copy_rows(int64_t rows, int64_t h, const float* src, int64_t ld_src, float*
   }
 }
 
-// The biases as the cells consume them: (G*H) gate biases (LSTM / RNN b_ih + b_hh; GRU r, z
-// summed, n only b_in) and GRU's b_hn; zeros for a layer without biases.
+// The biases as the cells consume them (cells/bias_fold.h); zeros for a layer without biases.
 void fold_biases(CellKind kind, int64_t gh, int64_t h, const LayerWeights& w,
                  std::vector<float>& bias, std::vector<float>& bias_hn) {
   bias.assign(gh, 0.0f);
@@ -112,10 +90,9 @@ void fold_biases(CellKind kind, int64_t gh, int64_t h, const LayerWeights& w,
   if (!w.b_ih.defined()) return;
   const float* bi = w.b_ih.f32();
   const float* bh = w.b_hh.f32();
-  const int64_t summed = kind == CellKind::GRU ? 2 * h : gh;
-  for (int64_t j = 0; j < gh; ++j) bias[j] = j < summed ? bi[j] + bh[j] : bi[j];
+  for (int64_t j = 0; j < gh; ++j) bias[j] = cellmath::folded_bias(kind, h, j, bi, bh);
   if (kind == CellKind::GRU)
-    for (int64_t j = 0; j < h; ++j) bias_hn[j] = bh[2 * h + j];
+    for (int64_t j = 0; j < h; ++j) bias_hn[j] = cellmath::folded_bias_hn(h, j, bh);
 }
 
 }  // namespace
@@ -151,7 +128,7 @@ LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& 
   const float* ph0 = h0.defined() ? h0.f32() : nullptr;
   const float* pc0 = c0.defined() ? c0.f32() : nullptr;
   for (int64_t s = 0; s < T; ++s) {
-    const int64_t b0 = walk.prev_bs(s), b1 = walk.bs[s];
+    const int64_t b0 = walk.prev_rows(s), b1 = walk.bs[s];
     if (b1 <= b0) continue;
     float* row0 = ws + (walk.off[s] + b0) * W;
     copy_rows(b1 - b0, H, ph0 ? ph0 + b0 * H : nullptr, H, row0 + hp_off, W);

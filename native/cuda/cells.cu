@@ -1,6 +1,10 @@
-// The cell kernels of cells.cuh. Fused kernels give one thread to one (row, hidden unit) of a
-// step and do the whole cell there; unfused steps are sequences of `map` kernels, each one
-// element-wise op over a (rows, width) block, in the CPU's unfused order.
+// The cell kernels of cells.cuh: launches of the shared cell maths (native/cells/cell_math.h).
+// Fused kernels give one thread to one (row, hidden unit) of a step and do the whole cell there;
+// unfused steps are sequences of `map` kernels, each one element-wise op (plain arithmetic or
+// one piece of the cell maths) over a (rows, width) block, in the CPU's unfused order.
+#include "../cells/bias_fold.h"
+#include "../cells/cell_math.h"
+#include "../cells/workspace_layout.h"
 #include "cells.cuh"
 #include "context.cuh"
 
@@ -8,9 +12,18 @@ namespace rnnlm::cuda {
 
 namespace {
 
-__device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
-__device__ __forceinline__ float dsigmoid(float s) { return s * (1.0f - s); }  // from the activation
-__device__ __forceinline__ float dtanh(float t) { return 1.0f - t * t; }       // from the activation
+namespace cm = cellmath;
+using cm::ws_c;
+using cm::ws_c_prev;
+using cm::ws_h_prev;
+using cm::ws_hn;
+
+// CUDA's transcendental functions for the cell maths.
+struct DeviceMath {
+  RNNLM_HOST_DEVICE static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+  RNNLM_HOST_DEVICE static float tanh(float x) { return tanhf(x); }
+};
+
 __device__ __forceinline__ float at(const float* p, int64_t i) { return p != nullptr ? p[i] : 0.0f; }
 
 // Rows the step does not compute: initial states of rows that start at the next step.
@@ -28,30 +41,28 @@ __global__ void lstm_forward_kernel(StepForward s) {
   RNNLM_GRID_LOOP(e, span * H) {
     const int64_t r = e / H, j = e - r * H;
     if (r >= s.rows) {
-      start_row(s, r, j, 5 * H, 6 * H);
+      start_row(s, r, j, ws_h_prev(CellKind::LSTM, H), ws_c_prev(H));
       continue;
     }
     float* w = s.ws + r * s.ld_ws;
     const float* g = s.gh + r * 4 * H;
-    const float i = sigmoidf_(w[j] + g[j] + at(s.bias, j));
-    const float f = sigmoidf_(w[H + j] + g[H + j] + at(s.bias, H + j));
-    const float gg = tanhf(w[2 * H + j] + g[2 * H + j] + at(s.bias, 2 * H + j));
-    const float o = sigmoidf_(w[3 * H + j] + g[3 * H + j] + at(s.bias, 3 * H + j));
-    const float c = f * w[6 * H + j] + i * gg;
-    const float h = o * tanhf(c);
-    w[j] = i;
-    w[H + j] = f;
-    w[2 * H + j] = gg;
-    w[3 * H + j] = o;
-    w[4 * H + j] = c;
-    s.y[e] = h;
+    const cm::LstmStep<float> st = cm::lstm_forward<DeviceMath>(
+        w[j] + g[j] + at(s.bias, j), w[H + j] + g[H + j] + at(s.bias, H + j),
+        w[2 * H + j] + g[2 * H + j] + at(s.bias, 2 * H + j), w[3 * H + j] + g[3 * H + j] + at(s.bias, 3 * H + j),
+        w[ws_c_prev(H) + j]);
+    w[j] = st.i;
+    w[H + j] = st.f;
+    w[2 * H + j] = st.g;
+    w[3 * H + j] = st.o;
+    w[ws_c(H) + j] = st.c;
+    s.y[e] = st.h;
     if (r < s.next_bs) {
       float* next = s.next_ws + r * s.ld_ws;
-      next[5 * H + j] = h;
-      next[6 * H + j] = c;
+      next[ws_h_prev(CellKind::LSTM, H) + j] = st.h;
+      next[ws_c_prev(H) + j] = st.c;
     } else {
-      s.h_n[e] = h;
-      s.c_n[e] = c;
+      s.h_n[e] = st.h;
+      s.c_n[e] = st.c;
     }
   }
 }
@@ -62,25 +73,24 @@ __global__ void gru_forward_kernel(StepForward s) {
   RNNLM_GRID_LOOP(e, span * H) {
     const int64_t r = e / H, j = e - r * H;
     if (r >= s.rows) {
-      start_row(s, r, j, 4 * H, -1);
+      start_row(s, r, j, ws_h_prev(CellKind::GRU, H), -1);
       continue;
     }
     float* w = s.ws + r * s.ld_ws;
     const float* g = s.gh + r * 3 * H;
-    const float rr = sigmoidf_(w[j] + g[j] + at(s.bias, j));
-    const float z = sigmoidf_(w[H + j] + g[H + j] + at(s.bias, H + j));
     const float hn = g[2 * H + j] + at(s.bias_hn, j);
-    const float n = tanhf(w[2 * H + j] + at(s.bias, 2 * H + j) + rr * hn);
-    const float h = (1.0f - z) * n + z * w[4 * H + j];
-    w[j] = rr;
-    w[H + j] = z;
-    w[2 * H + j] = n;
-    w[3 * H + j] = hn;
-    s.y[e] = h;
+    const cm::GruStep<float> st =
+        cm::gru_forward<DeviceMath>(w[j] + g[j] + at(s.bias, j), w[H + j] + g[H + j] + at(s.bias, H + j),
+                                    w[2 * H + j] + at(s.bias, 2 * H + j), hn, w[ws_h_prev(CellKind::GRU, H) + j]);
+    w[j] = st.r;
+    w[H + j] = st.z;
+    w[2 * H + j] = st.n;
+    w[ws_hn(H) + j] = hn;
+    s.y[e] = st.h;
     if (r < s.next_bs) {
-      s.next_ws[r * s.ld_ws + 4 * H + j] = h;
+      s.next_ws[r * s.ld_ws + ws_h_prev(CellKind::GRU, H) + j] = st.h;
     } else {
-      s.h_n[e] = h;
+      s.h_n[e] = st.h;
     }
   }
 }
@@ -91,16 +101,15 @@ __global__ void rnn_forward_kernel(StepForward s, int relu) {
   RNNLM_GRID_LOOP(e, span * H) {
     const int64_t r = e / H, j = e - r * H;
     if (r >= s.rows) {
-      start_row(s, r, j, H, -1);
+      start_row(s, r, j, ws_h_prev(CellKind::RNN_TANH, H), -1);
       continue;
     }
     float* w = s.ws + r * s.ld_ws;
-    const float a = w[j] + s.gh[r * H + j] + at(s.bias, j);
-    const float h = relu ? (a > 0.0f ? a : 0.0f) : tanhf(a);
+    const float h = cm::rnn_forward<DeviceMath>(w[j] + s.gh[r * H + j] + at(s.bias, j), relu != 0);
     w[j] = h;
     s.y[e] = h;
     if (r < s.next_bs) {
-      s.next_ws[r * s.ld_ws + H + j] = h;
+      s.next_ws[r * s.ld_ws + ws_h_prev(CellKind::RNN_TANH, H) + j] = h;
     } else {
       s.h_n[e] = h;
     }
@@ -118,16 +127,14 @@ __global__ void lstm_backward_kernel(StepBackward s) {
     const float dh_later = carried ? s.dh[e] : at(s.dh_n, e);
     const float dc_later = carried ? s.dc[e] : at(s.dc_n, e);
     const float* w = s.ws + r * s.ld_ws;
-    const float i = w[j], f = w[H + j], g = w[2 * H + j], o = w[3 * H + j];
-    const float tc = tanhf(w[4 * H + j]);
-    const float dh = s.dy[e] + dh_later;
-    const float dc = dc_later + dh * o * dtanh(tc);
-    float* d = s.dgx + r * 4 * H;
-    d[j] = dc * g * dsigmoid(i);
-    d[H + j] = dc * w[6 * H + j] * dsigmoid(f);
-    d[2 * H + j] = dc * i * dtanh(g);
-    d[3 * H + j] = dh * tc * dsigmoid(o);
-    s.dc[e] = dc * f;
+    const cm::LstmGrad<float> d = cm::lstm_backward<DeviceMath>(
+        w[j], w[H + j], w[2 * H + j], w[3 * H + j], w[ws_c(H) + j], w[ws_c_prev(H) + j], s.dy[e] + dh_later, dc_later);
+    float* dg = s.dgx + r * 4 * H;
+    dg[j] = d.a_i;
+    dg[H + j] = d.a_f;
+    dg[2 * H + j] = d.a_g;
+    dg[3 * H + j] = d.a_o;
+    s.dc[e] = d.c_prev;
   }
 }
 
@@ -137,38 +144,36 @@ __global__ void gru_backward_kernel(StepBackward s) {
     const int64_t r = e / H, j = e - r * H;
     const float dh_later = r < s.carried ? s.dh[e] : at(s.dh_n, e);
     const float* w = s.ws + r * s.ld_ws;
-    const float rr = w[j], z = w[H + j], n = w[2 * H + j], hn = w[3 * H + j], hp = w[4 * H + j];
-    const float dh = s.dy[e] + dh_later;
-    const float an = dh * (1.0f - z) * dtanh(n);
-    const float ar = an * hn * dsigmoid(rr);
-    const float az = dh * (hp - n) * dsigmoid(z);
+    const cm::GruGrad<float> d = cm::gru_backward(w[j], w[H + j], w[2 * H + j], w[ws_hn(H) + j],
+                                                  w[ws_h_prev(CellKind::GRU, H) + j], s.dy[e] + dh_later);
     float* dx = s.dgx + r * 3 * H;
     float* dhh = s.dgh + r * 3 * H;
-    dx[j] = ar;
-    dx[H + j] = az;
-    dx[2 * H + j] = an;
-    dhh[j] = ar;
-    dhh[H + j] = az;
-    dhh[2 * H + j] = an * rr;
-    s.dh[e] = dh * z;
+    dx[j] = d.a_r;
+    dx[H + j] = d.a_z;
+    dx[2 * H + j] = d.a_n;
+    dhh[j] = d.a_r;
+    dhh[H + j] = d.a_z;
+    dhh[2 * H + j] = d.hn;
+    s.dh[e] = d.h_prev;
   }
 }
 
-// relu' is taken as 0 at 0, like PyTorch (result > 0)
 __global__ void rnn_backward_kernel(StepBackward s, int relu) {
   const int64_t H = s.hidden;
   RNNLM_GRID_LOOP(e, s.rows * H) {
     const int64_t r = e / H, j = e - r * H;
     const float dh = s.dy[e] + (r < s.carried ? s.dh[e] : at(s.dh_n, e));
-    const float h = s.ws[r * s.ld_ws + j];
-    s.dgx[r * H + j] = relu ? (h > 0.0f ? dh : 0.0f) : dh * dtanh(h);
+    s.dgx[r * H + j] = cm::rnn_backward(s.ws[r * s.ld_ws + j], dh, relu != 0);
   }
 }
 
 // ================================ unfused ======================================================
 
+// Plain arithmetic, and the cell maths' pieces (cell_math.h) as element-wise ops.
 enum Op : int {
-  kCopy, kAdd, kSub, kMul, kSigmoid, kTanh, kRelu, kOneMinus, kSigmoidBack, kTanhBack, kReluBack
+  kCopy, kAdd, kSub, kMul, kOneMinus, kSigmoidBack, kTanhBack, kReluBack,
+  kLstmInputGate, kLstmForgetGate, kLstmCandidate, kLstmOutputGate, kLstmCellActivation,
+  kGruResetGate, kGruUpdateGate, kGruNewGate, kRnnTanh, kRnnRelu
 };
 
 struct Plane {
@@ -182,13 +187,20 @@ __device__ __forceinline__ float apply(int op, float a, float b) {
     case kAdd: return a + b;
     case kSub: return a - b;
     case kMul: return a * b;
-    case kSigmoid: return sigmoidf_(a);
-    case kTanh: return tanhf(a);
-    case kRelu: return a > 0.0f ? a : 0.0f;
     case kOneMinus: return 1.0f - a;
-    case kSigmoidBack: return a * b * (1.0f - b);  // gradient a through the sigmoid whose value is b
-    case kTanhBack: return a * (1.0f - b * b);
-    case kReluBack: return b > 0.0f ? a : 0.0f;
+    case kSigmoidBack: return cm::sigmoid_back(a, b);  // gradient a through the sigmoid whose value is b
+    case kTanhBack: return cm::tanh_back(a, b);
+    case kReluBack: return cm::relu_back(a, b);
+    case kLstmInputGate: return cm::lstm_input_gate<DeviceMath>(a);
+    case kLstmForgetGate: return cm::lstm_forget_gate<DeviceMath>(a);
+    case kLstmCandidate: return cm::lstm_candidate<DeviceMath>(a);
+    case kLstmOutputGate: return cm::lstm_output_gate<DeviceMath>(a);
+    case kLstmCellActivation: return cm::lstm_cell_activation<DeviceMath>(a);
+    case kGruResetGate: return cm::gru_reset_gate<DeviceMath>(a);
+    case kGruUpdateGate: return cm::gru_update_gate<DeviceMath>(a);
+    case kGruNewGate: return cm::gru_new_gate<DeviceMath>(a);
+    case kRnnTanh: return cm::rnn_forward<DeviceMath>(a, false);
+    case kRnnRelu: return cm::rnn_forward<DeviceMath>(a, true);
   }
   return 0.0f;
 }
@@ -231,13 +243,11 @@ __global__ void load_final_grads_kernel(StepBackward s, int lstm) {
   }
 }
 
-__global__ void fold_biases_kernel(int kind, int64_t H, const float* b_ih, const float* b_hh, float* bias,
-                                   float* bias_hn) {
-  const int64_t gh = (kind == static_cast<int>(CellKind::LSTM) ? 4 : kind == static_cast<int>(CellKind::GRU) ? 3 : 1) * H;
-  const int64_t summed = kind == static_cast<int>(CellKind::GRU) ? 2 * H : gh;
+__global__ void fold_biases_kernel(CellKind kind, int64_t H, int64_t gh, const float* b_ih, const float* b_hh,
+                                   float* bias, float* bias_hn) {
   RNNLM_GRID_LOOP(j, gh) {
-    bias[j] = j < summed ? b_ih[j] + b_hh[j] : b_ih[j];
-    if (kind == static_cast<int>(CellKind::GRU) && j >= 2 * H) bias_hn[j - 2 * H] = b_hh[j];
+    bias[j] = cm::folded_bias(kind, H, j, b_ih, b_hh);
+    if (kind == CellKind::GRU && j < H) bias_hn[j] = cm::folded_bias_hn(H, j, b_hh);
   }
 }
 
@@ -266,29 +276,29 @@ void lstm_forward_unfused(const StepForward& s, cudaStream_t stream) {
   const int64_t H = s.hidden;
   const Unfused u{s.rows, stream};
   const Plane gates = ws_plane(s, 0), gi = ws_plane(s, 0), gf = ws_plane(s, H), gg = ws_plane(s, 2 * H),
-              go = ws_plane(s, 3 * H), c = ws_plane(s, 4 * H), cp = ws_plane(s, 6 * H), y{s.y, H};
+              go = ws_plane(s, 3 * H), c = ws_plane(s, ws_c(H)), cp = ws_plane(s, ws_c_prev(H)), y{s.y, H};
   const Plane t0 = scratch_plane(s.scratch, s.scratch_rows, H, 0);
   const Plane t1 = scratch_plane(s.scratch, s.scratch_rows, H, 1);
   const Plane t2 = scratch_plane(s.scratch, s.scratch_rows, H, 2);
   u.map(kAdd, 4 * H, gates, gates, Plane{const_cast<float*>(s.gh), 4 * H});
   if (s.bias != nullptr) u.map(kAdd, 4 * H, gates, gates, Plane{const_cast<float*>(s.bias), 0});
-  u.map(kSigmoid, H, gi, gi);
-  u.map(kSigmoid, H, gf, gf);
-  u.map(kTanh, H, gg, gg);
-  u.map(kSigmoid, H, go, go);
+  u.map(kLstmInputGate, H, gi, gi);
+  u.map(kLstmForgetGate, H, gf, gf);
+  u.map(kLstmCandidate, H, gg, gg);
+  u.map(kLstmOutputGate, H, go, go);
   u.map(kMul, H, t0, gf, cp);  // f * c_prev
   u.map(kMul, H, t1, gi, gg);  // i * g
   u.map(kAdd, H, c, t0, t1);   // c'
-  u.map(kTanh, H, t2, c);      // tanh(c')
-  u.map(kMul, H, y, go, t2);   // h'
-  carry(s, 5 * H, 4 * H, 6 * H, stream);
+  u.map(kLstmCellActivation, H, t2, c);  // tanh(c')
+  u.map(kMul, H, y, go, t2);             // h'
+  carry(s, ws_h_prev(CellKind::LSTM, H), ws_c(H), ws_c_prev(H), stream);
 }
 
 void gru_forward_unfused(const StepForward& s, cudaStream_t stream) {
   const int64_t H = s.hidden;
   const Unfused u{s.rows, stream};
-  const Plane gr = ws_plane(s, 0), gz = ws_plane(s, H), gn = ws_plane(s, 2 * H), hn = ws_plane(s, 3 * H),
-              hp = ws_plane(s, 4 * H), y{s.y, H};
+  const Plane gr = ws_plane(s, 0), gz = ws_plane(s, H), gn = ws_plane(s, 2 * H), hn = ws_plane(s, ws_hn(H)),
+              hp = ws_plane(s, ws_h_prev(CellKind::GRU, H)), y{s.y, H};
   const Plane t0 = scratch_plane(s.scratch, s.scratch_rows, H, 0);
   const Plane t1 = scratch_plane(s.scratch, s.scratch_rows, H, 1);
   const Plane t2 = scratch_plane(s.scratch, s.scratch_rows, H, 2);
@@ -298,16 +308,16 @@ void gru_forward_unfused(const StepForward& s, cudaStream_t stream) {
     u.map(kAdd, 3 * H, gr, gr, Plane{const_cast<float*>(s.bias), 0});
     u.map(kAdd, H, hn, hn, Plane{const_cast<float*>(s.bias_hn), 0});
   }
-  u.map(kSigmoid, H, gr, gr);
-  u.map(kSigmoid, H, gz, gz);
-  u.map(kMul, H, t0, gr, hn);  // r * hn
+  u.map(kGruResetGate, H, gr, gr);
+  u.map(kGruUpdateGate, H, gz, gz);
+  u.map(kMul, H, t0, gr, hn);     // r * hn
   u.map(kAdd, H, gn, gn, t0);
-  u.map(kTanh, H, gn, gn);     // n
+  u.map(kGruNewGate, H, gn, gn);  // n
   u.map(kOneMinus, H, t1, gz);
   u.map(kMul, H, t1, t1, gn);  // (1 - z) n
   u.map(kMul, H, t2, gz, hp);  // z h_prev
   u.map(kAdd, H, y, t1, t2);   // h'
-  carry(s, 4 * H, -1, -1, stream);
+  carry(s, ws_h_prev(CellKind::GRU, H), -1, -1, stream);
 }
 
 void rnn_forward_unfused(const StepForward& s, bool relu, cudaStream_t stream) {
@@ -316,9 +326,9 @@ void rnn_forward_unfused(const StepForward& s, bool relu, cudaStream_t stream) {
   const Plane a = ws_plane(s, 0), y{s.y, H};
   u.map(kAdd, H, a, a, Plane{const_cast<float*>(s.gh), H});
   if (s.bias != nullptr) u.map(kAdd, H, a, a, Plane{const_cast<float*>(s.bias), 0});
-  u.map(relu ? kRelu : kTanh, H, a, a);
+  u.map(relu ? kRnnRelu : kRnnTanh, H, a, a);
   u.map(kCopy, H, y, a);
-  carry(s, H, -1, -1, stream);
+  carry(s, ws_h_prev(CellKind::RNN_TANH, H), -1, -1, stream);
 }
 
 void load_final_grads(const StepBackward& s, bool lstm, cudaStream_t stream) {
@@ -334,14 +344,14 @@ void lstm_backward_unfused(const StepBackward& s, cudaStream_t stream) {
   const Unfused u{s.rows, stream};
   load_final_grads(s, true, stream);
   const Plane gi = cplane(s.ws, L), gf = cplane(s.ws + H, L), gg = cplane(s.ws + 2 * H, L),
-              go = cplane(s.ws + 3 * H, L), c = cplane(s.ws + 4 * H, L), cp = cplane(s.ws + 6 * H, L);
+              go = cplane(s.ws + 3 * H, L), c = cplane(s.ws + ws_c(H), L), cp = cplane(s.ws + ws_c_prev(H), L);
   const Plane dy = cplane(s.dy, H), dhl{s.dh, H}, dcl{s.dc, H};
   const Plane di{s.dgx, D}, df{s.dgx + H, D}, dg{s.dgx + 2 * H, D}, dout{s.dgx + 3 * H, D};
   const Plane dh = scratch_plane(s.scratch, s.scratch_rows, H, 0);
   const Plane tc = scratch_plane(s.scratch, s.scratch_rows, H, 1);
   const Plane dc = scratch_plane(s.scratch, s.scratch_rows, H, 2);
   u.map(kAdd, H, dh, dy, dhl);       // dh = dy + dh_later
-  u.map(kTanh, H, tc, c);            // tanh(c')
+  u.map(kLstmCellActivation, H, tc, c);  // tanh(c')
   u.map(kMul, H, dout, dh, tc);      // d o
   u.map(kMul, H, dc, dh, go);        // d tanh(c')
   u.map(kTanhBack, H, dc, dc, tc);   // through tanh
@@ -361,7 +371,7 @@ void gru_backward_unfused(const StepBackward& s, cudaStream_t stream) {
   const Unfused u{s.rows, stream};
   load_final_grads(s, false, stream);
   const Plane gr = cplane(s.ws, L), gz = cplane(s.ws + H, L), gn = cplane(s.ws + 2 * H, L),
-              hn = cplane(s.ws + 3 * H, L), hp = cplane(s.ws + 4 * H, L);
+              hn = cplane(s.ws + ws_hn(H), L), hp = cplane(s.ws + ws_h_prev(CellKind::GRU, H), L);
   const Plane dy = cplane(s.dy, H), dhl{s.dh, H};
   const Plane dxr{s.dgx, D}, dxz{s.dgx + H, D}, dxn{s.dgx + 2 * H, D};
   const Plane dhr{s.dgh, D}, dhz{s.dgh + H, D}, dhn{s.dgh + 2 * H, D};
@@ -441,8 +451,7 @@ void step_backward(CellKind kind, bool fused, const StepBackward& s, cudaStream_
 void fold_biases(CellKind kind, int64_t hidden, const float* b_ih, const float* b_hh, float* bias, float* bias_hn,
                  cudaStream_t stream) {
   const int64_t gh = gate_count(kind) * hidden;
-  RNNLM_LAUNCH(fold_biases_kernel, blocks_for(gh), kThreads, stream, static_cast<int>(kind), hidden, b_ih, b_hh, bias,
-               bias_hn);
+  RNNLM_LAUNCH(fold_biases_kernel, blocks_for(gh), kThreads, stream, kind, hidden, gh, b_ih, b_hh, bias, bias_hn);
 }
 
 }  // namespace rnnlm::cuda

@@ -1,11 +1,9 @@
 // Pointwise recurrent-cell kernels for one time step of the packed scan (scan.cu), fused (one
 // kernel per step) and unfused (a separate kernel per element-wise op, as a framework composing
-// small ops would run; kept for `rnnlm bench --mode unfused`). Both compute the CPU backend's
-// maths (native/cpu/cells.h) on the same workspace layout, so the two backends' workspaces can
-// be compared entry by entry:
-//   LSTM (7H): i f g o (post-activation) | c' | h_prev | c_prev
-//   GRU  (5H): r z n (post-activation)   | W_hn h + b_hn | h_prev
-//   RNN  (2H): h'                        | h_prev
+// small ops would run; kept for `rnnlm bench --mode unfused`). Both call the cell maths the
+// CPU backend calls (native/cells/cell_math.h) on the same workspace layout
+// (native/cells/workspace_layout.h), so the two backends' workspaces can be compared entry by
+// entry.
 // Unlike the CPU, the recurrent projection of the step arrives in a separate (rows, G*H) buffer
 // `gh` (one cuBLAS call with beta = 0 for every cell; the kernel adds it to the input projection
 // already in the gate slots), as in haste and cuDNN.
@@ -21,6 +19,7 @@
 #pragma once
 #include <cstdint>
 
+#include "../cells/workspace_layout.h"
 #include "../core/cell.h"
 #include "api.cuh"
 
@@ -62,10 +61,7 @@ struct StepBackward {
 // Scratch planes of (B, H) floats an unfused step needs.
 int unfused_planes(CellKind kind);
 
-// Offsets (in floats) of the slots of a workspace row.
-inline int64_t ws_h_prev(CellKind kind, int64_t h) {
-  return kind == CellKind::LSTM ? 5 * h : kind == CellKind::GRU ? 4 * h : h;
-}
+using cellmath::ws_h_prev;
 
 void step_forward(CellKind kind, bool fused, const StepForward& s, cudaStream_t stream);
 void step_backward(CellKind kind, bool fused, const StepBackward& s, cudaStream_t stream);

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../cells/packed_walk.h"
 #include "backend_class.h"
 #include "cells.cuh"
 #include "context.cuh"
@@ -29,31 +30,7 @@ namespace rnnlm::cuda {
 
 namespace {
 
-// The packed layout in walk order (as in scan.cpp): walk step s is time step s, or T-1-s.
-struct Walk {
-  int64_t T = 0, B = 0, N = 0;
-  std::vector<int64_t> bs;   // batch size at walk step s; bs[T] = 0
-  std::vector<int64_t> off;  // first packed row of walk step s
-
-  Walk(const std::vector<int32_t>& batch_sizes, bool rev) {
-    T = static_cast<int64_t>(batch_sizes.size());
-    std::vector<int64_t> time_off(static_cast<size_t>(T));
-    for (int64_t t = 0; t < T; ++t) {
-      time_off[static_cast<size_t>(t)] = N;
-      N += batch_sizes[static_cast<size_t>(t)];
-    }
-    bs.assign(static_cast<size_t>(T + 1), 0);
-    off.assign(static_cast<size_t>(T), 0);
-    for (int64_t s = 0; s < T; ++s) {
-      const int64_t t = rev ? T - 1 - s : s;
-      bs[static_cast<size_t>(s)] = batch_sizes[static_cast<size_t>(t)];
-      off[static_cast<size_t>(s)] = time_off[static_cast<size_t>(t)];
-    }
-    B = T > 0 ? batch_sizes[0] : 0;
-  }
-  int64_t rows(int64_t s) const { return bs[static_cast<size_t>(s)]; }
-  int64_t first(int64_t s) const { return off[static_cast<size_t>(s)]; }
-};
+using Walk = cellmath::PackedWalk;
 
 }  // namespace
 

@@ -1,0 +1,97 @@
+// Every CPU path of a recurrent layer follows the one cell maths (native/cells/cell_math.h):
+// the fused kernels, the unfused element-wise passes and the tests' double-precision reference
+// agree with each other, while a golden check against values recorded from today's engine tells
+// whether the maths itself moved.
+//
+// CI builds this test a second time with RNNLM_CELL_MATH_PLANT, which changes one gate formula
+// in cell_math.h only (the LSTM forget gate). Then the golden check must fail and every
+// agreement must still hold: one edit moved every path (and the backward still matches the
+// central differences of the planted forward). Without the plant the golden check must pass.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "rnn_reference.h"
+
+namespace {
+
+using namespace rnn_reference;
+
+#if defined(RNNLM_CELL_MATH_PLANT)
+constexpr bool kPlanted = true;
+#else
+constexpr bool kPlanted = false;
+#endif
+
+// y of the golden problem (below), first and last 4 values, recorded from the fused CPU path.
+const float kGoldenHead[4] = {0.526828766f, -0.250794321f, -0.0602852292f, 0.086963065f};
+const float kGoldenTail[4] = {0.0784443021f, 0.230025932f, -0.177671939f, 0.0348938033f};
+
+// A 3-step LSTM with initial states, so that the forget gate scales a non-zero c_prev.
+Problem golden_problem() {
+  Problem p = make_problem(CellKind::LSTM, {2, 2, 1}, 3, 4);
+  p.has_h0 = p.has_c0 = true;
+  return p;
+}
+
+void test_golden() {
+  const EngineResult r = run_engine(golden_problem(), true);
+  if (std::getenv("RNNLM_PRINT_GOLDEN") != nullptr) {
+    for (size_t i = 0; i < r.y.size(); ++i) std::printf("%.9g%s", r.y[i], i + 1 < r.y.size() ? ", " : "\n");
+  }
+  bool same = r.y.size() == 20;
+  for (int k = 0; same && k < 4; ++k) {
+    same = std::fabs(r.y[k] - kGoldenHead[k]) <= 1e-6f && std::fabs(r.y[16 + k] - kGoldenTail[k]) <= 1e-6f;
+  }
+  std::printf("golden LSTM outputs %s (RNNLM_CELL_MATH_PLANT %s)\n", same ? "unchanged" : "moved",
+              kPlanted ? "defined" : "not defined");
+  CHECK(same == !kPlanted);
+}
+
+// Fused against unfused (everything, forward and backward) and both against the reference.
+void check_paths(CellKind cell) {
+  Problem p = make_problem(cell, {5, 4, 4, 2, 1}, 6, 19);  // H = 19: vector loops and their tails
+  p.has_h0 = p.has_c0 = p.has_dhn = p.has_dcn = true;
+  const std::string what = std::string(rnnlm::cell_kind_name(cell));
+  const EngineResult fused = run_engine(p, true);
+  const EngineResult unfused = run_engine(p, false);
+  const RefOut ref = reference(p);
+  for (const EngineResult* r : {&fused, &unfused}) {
+    const std::string label = what + (r == &fused ? " fused" : " unfused") + " vs reference";
+    compare(label + " y", r->y, ref.y, 2e-5, 2e-4);
+    compare(label + " h_n", r->hn, ref.hn, 2e-5, 2e-4);
+    if (cell == CellKind::LSTM) compare(label + " c_n", r->cn, ref.cn, 2e-5, 2e-4);
+  }
+  auto eq = [&](const char* field, const std::vector<float>& a, const std::vector<float>& b) {
+    compare(what + " unfused vs fused " + field, a, Vec(b.begin(), b.end()), 1e-5, 1e-4);
+  };
+  eq("dx", unfused.dx, fused.dx);
+  eq("dh0", unfused.dh0, fused.dh0);
+  eq("dw_ih", unfused.dw_ih, fused.dw_ih);
+  eq("dw_hh", unfused.dw_hh, fused.dw_hh);
+  eq("db_ih", unfused.db_ih, fused.db_ih);
+  eq("db_hh", unfused.db_hh, fused.db_hh);
+  if (cell == CellKind::LSTM) eq("dc0", unfused.dc0, fused.dc0);
+
+  // The backward follows the forward: db_hh against central differences of the reference loss.
+  Vec numeric(p.b_hh.size());
+  for (size_t i = 0; i < p.b_hh.size(); ++i) {
+    const double keep = p.b_hh[i], eps = 1e-6;
+    p.b_hh[i] = keep + eps;
+    const double up = loss(p);
+    p.b_hh[i] = keep - eps;
+    const double down = loss(p);
+    p.b_hh[i] = keep;
+    numeric[i] = (up - down) / (2 * eps);
+  }
+  compare(what + " fused db_hh vs central differences", fused.db_hh, numeric, 2e-5, 2e-4);
+}
+
+}  // namespace
+
+int main() {
+  test_golden();  // first: its problem comes from the start of the test generator's sequence
+  for (CellKind cell : {CellKind::LSTM, CellKind::GRU, CellKind::RNN_TANH, CellKind::RNN_RELU}) check_paths(cell);
+  return test::finish("test_cell_paths");
+}
