@@ -167,15 +167,32 @@ test('bad input: one clear line, a code, a non-zero exit', () => {
 });
 
 test('a diverging run stops with ERR_RNNLM_NAN and keeps its last good checkpoint', () => {
-  const r = rnnlm('train', ...small, '--optimizer', 'sgd', '--lr', '1e30', '--clip', '0', '--steps', '50', '--valid-every', '1', '--out', 'nan');
+  // A good run first, so the divergence comes after a known good state whatever step the loss
+  // first turns NaN at; then the same run resumed with an absurd learning rate, saving nothing
+  // more on its own (--valid-every past the end), so last/ can only be the good state of step 3.
+  const good = rnnlm('train', ...small, '--optimizer', 'sgd', '--lr', '0.1', '--clip', '0', '--steps', '3', '--out', 'nan');
+  assert.is(good.status, 0, good.stderr);
+  const r = rnnlm('train', '--resume', 'nan', '--lr', '1e30', '--steps', '50', '--valid-every', '1000');
   assert.is(r.status, 1, r.stdout);
   assert.match(r.stderr, /ERR_RNNLM_NAN/);
   assert.match(r.stderr, /holds the last good state/);
   const saved = JSON.parse(readFileSync(join(work, 'nan', 'last', 'trainer.json'), 'utf8')) as { state: { step: number } };
-  assert.ok(saved.state.step >= 1);
+  assert.is(saved.state.step, 3);
   const scored = rnnlm('eval', '-c', join('nan', 'last'), '--data', corpus, '--json');
   assert.is(scored.status, 0, scored.stderr);
   assert.ok(Number.isFinite((JSON.parse(scored.stdout) as { nll: number }).nll));
+});
+
+test('--resume takes a new learning rate and refuses a change of the model', () => {
+  const first = rnnlm('train', ...small, '--steps', '2', '--out', 'relr');
+  assert.is(first.status, 0, first.stderr);
+  const resumed = rnnlm('train', '--resume', 'relr', '--lr', '0.0005', '--steps', '3', '--json');
+  assert.is(resumed.status, 0, resumed.stderr);
+  const metrics = jsonLines(readFileSync(join(work, 'relr', 'metrics.jsonl'), 'utf8')).filter((m) => m['split'] === 'train');
+  assert.equal(metrics.map((m) => [m['step'], m['lr']]), [[1, 0.002], [2, 0.002], [3, 0.0005]]);
+  const refused = rnnlm('train', '--resume', 'relr', '--hidden', '32', '--steps', '4');
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, /ERR_RNNLM_ARGUMENT/);
 });
 
 test.run();

@@ -7,6 +7,7 @@ import { noGrad } from '../autograd.js';
 import { decodeScan } from '../functional_vae.js';
 import * as F from '../functional.js';
 import type { LanguageModel } from '../models/language_model.js';
+import { hasUnfusedCells } from '../nn/cell_path.js';
 import { Generator } from '../random.js';
 import { fromInt32Array, tidy, type Tensor } from '../tensor.js';
 import { argmaxId } from './pick.js';
@@ -38,7 +39,7 @@ export function greedyContinuation(model: LanguageModel, prime: readonly number[
           outB: model.decoder.bias,
         },
         // Argmax draws nothing; a private generator keeps the global stream where it was.
-        { cell: model.rnn.mode, fused: model.rnn.fused, h0: perLayer(out.state.h), c0: perLayer(out.state.c), generator: new Generator(0) },
+        { cell: model.rnn.mode, fused: !hasUnfusedCells(model.rnn), h0: perLayer(out.state.h), c0: perLayer(out.state.c), generator: new Generator(0) },
       );
       return [first, ...decoded.predicted.toInt32Array()];
     }),

@@ -91,8 +91,12 @@ export const LM_DEFAULTS: LmTrainOptions = {
 /** Steps when neither steps nor epochs is given. */
 export const DEFAULT_STEPS = 2000;
 
-/** What `--resume` may change: the length of the run and how it reports, never the maths. */
-export const RESUMABLE_KEYS = ['steps', 'epochs', 'validEvery', 'sampleEvery', 'sampleLength', 'patience', 'device'] as const;
+/**
+ * What `--resume` may change: the length of the run, how it reports, and the base learning rate
+ * (continuing with a new lr is how a run is fine-tuned or rescued; the schedule applies to it from
+ * the resumed step on). Never the model or the data.
+ */
+export const RESUMABLE_KEYS = ['steps', 'epochs', 'validEvery', 'sampleEvery', 'sampleLength', 'patience', 'device', 'lr'] as const;
 
 function fail(message: string): never {
   throw rnnlmError('ERR_RNNLM_ARGUMENT', message);
