@@ -147,9 +147,9 @@ inline Problem make_problem(CellKind cell, std::vector<int32_t> bs, int64_t in, 
   return p;
 }
 
-inline Tensor tensor(const Vec& v, rnnlm::Shape shape) {
+inline Tensor tensor(const Vec& v, rnnlm::Shape shape, Device device = Device::CPU) {
   std::vector<float> f(v.begin(), v.end());
-  return ops::from_host(f.data(), shape, DType::F32, Device::CPU);
+  return ops::from_host(f.data(), shape, DType::F32, device);
 }
 
 inline std::vector<float> host(const Tensor& t) {
@@ -162,7 +162,8 @@ struct EngineResult {
   std::vector<float> y, hn, cn, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh;
 };
 
-inline EngineResult run_engine(const Problem& p, bool fused) {
+// One layer forward and backward on `device` (the CPU, or in an emulator build the CUDA kernels).
+inline EngineResult run_engine(const Problem& p, bool fused, Device device = Device::CPU) {
   const int64_t G = p.gates(), H = p.hidden, N = p.n(), B = p.b();
   rnnlm::LayerSpec spec;
   spec.cell = p.cell;
@@ -170,20 +171,20 @@ inline EngineResult run_engine(const Problem& p, bool fused) {
   spec.fused = fused;
   spec.batch_sizes = p.batch_sizes;
   rnnlm::LayerWeights w;
-  w.w_ih = tensor(p.w_ih, {G * H, p.in});
-  w.w_hh = tensor(p.w_hh, {G * H, H});
+  w.w_ih = tensor(p.w_ih, {G * H, p.in}, device);
+  w.w_hh = tensor(p.w_hh, {G * H, H}, device);
   if (p.bias) {
-    w.b_ih = tensor(p.b_ih, {G * H});
-    w.b_hh = tensor(p.b_hh, {G * H});
+    w.b_ih = tensor(p.b_ih, {G * H}, device);
+    w.b_hh = tensor(p.b_hh, {G * H}, device);
   }
-  const Tensor x = tensor(p.x, {N, p.in});
-  const Tensor h0 = p.has_h0 ? tensor(p.h0, {B, H}) : Tensor();
+  const Tensor x = tensor(p.x, {N, p.in}, device);
+  const Tensor h0 = p.has_h0 ? tensor(p.h0, {B, H}, device) : Tensor();
   const bool lstm = p.cell == CellKind::LSTM;
-  const Tensor c0 = p.has_c0 && lstm ? tensor(p.c0, {B, H}) : Tensor();
+  const Tensor c0 = p.has_c0 && lstm ? tensor(p.c0, {B, H}, device) : Tensor();
   const rnnlm::LayerForward f = ops::rnn_layer_forward(spec, x, w, h0, c0);
-  const Tensor dy = tensor(p.ry, {N, H});
-  const Tensor dhn = p.has_dhn ? tensor(p.rh, {B, H}) : Tensor();
-  const Tensor dcn = p.has_dcn && lstm ? tensor(p.rc, {B, H}) : Tensor();
+  const Tensor dy = tensor(p.ry, {N, H}, device);
+  const Tensor dhn = p.has_dhn ? tensor(p.rh, {B, H}, device) : Tensor();
+  const Tensor dcn = p.has_dcn && lstm ? tensor(p.rc, {B, H}, device) : Tensor();
   const rnnlm::LayerGradients g = ops::rnn_layer_backward(spec, x, w, h0, c0, f, dy, dhn, dcn);
   EngineResult r;
   r.y = host(f.y);

@@ -1,6 +1,6 @@
-// Every CPU path of a recurrent layer follows the one cell maths (native/cells/cell_math.h):
-// the fused kernels, the unfused element-wise passes and the tests' double-precision reference
-// agree with each other, while a golden check against values recorded from today's engine tells
+// Every path of a recurrent layer follows the one cell maths (native/cells/cell_math.h): the
+// CPU's fused kernels and unfused element-wise passes, in an emulator build (RNNLM_CUDA_EMULATION)
+// the CUDA fused and unfused kernels too, and the tests' double-precision reference agree, while a golden check against values recorded from today's engine tells
 // whether the maths itself moved.
 //
 // CI builds this test a second time with RNNLM_CELL_MATH_PLANT, which changes one gate formula
@@ -10,8 +10,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <exception>
+#include <utility>
 #include <vector>
 
+#include "core/backend.h"
 #include "rnn_reference.h"
 
 namespace {
@@ -35,8 +38,25 @@ Problem golden_problem() {
   return p;
 }
 
+#if defined(RNNLM_HAVE_CUDA)
+// Whether the CUDA backend runs here (always in an emulator build; a GPU build needs a GPU).
+bool cuda_usable() {
+  static const bool usable = [] {
+    try {
+      rnnlm::backend_for(Device::CUDA);
+      return true;
+    } catch (const std::exception& e) {
+      std::printf("cuda paths not checked: %s\n", e.what());
+      return false;
+    }
+  }();
+  return usable;
+}
+#endif
+
 void test_golden() {
-  const EngineResult r = run_engine(golden_problem(), true);
+  const Problem problem = golden_problem();
+  const EngineResult r = run_engine(problem, true);
   if (std::getenv("RNNLM_PRINT_GOLDEN") != nullptr) {
     for (size_t i = 0; i < r.y.size(); ++i) std::printf("%.9g%s", r.y[i], i + 1 < r.y.size() ? ", " : "\n");
   }
@@ -47,6 +67,13 @@ void test_golden() {
   std::printf("golden LSTM outputs %s (RNNLM_CELL_MATH_PLANT %s)\n", same ? "unchanged" : "moved",
               kPlanted ? "defined" : "not defined");
   CHECK(same == !kPlanted);
+#if defined(RNNLM_HAVE_CUDA)
+  if (cuda_usable()) {
+    const EngineResult c = run_engine(problem, true, Device::CUDA);
+    compare("golden problem, cuda fused vs cpu fused y", c.y, Vec(r.y.begin(), r.y.end()), 1e-6, 1e-5);
+    std::printf("cuda kernels checked on the same problems\n");
+  }
+#endif
 }
 
 // Fused against unfused (everything, forward and backward) and both against the reference.
@@ -57,23 +84,30 @@ void check_paths(CellKind cell) {
   const EngineResult fused = run_engine(p, true);
   const EngineResult unfused = run_engine(p, false);
   const RefOut ref = reference(p);
-  for (const EngineResult* r : {&fused, &unfused}) {
-    const std::string label = what + (r == &fused ? " fused" : " unfused") + " vs reference";
-    compare(label + " y", r->y, ref.y, 2e-5, 2e-4);
-    compare(label + " h_n", r->hn, ref.hn, 2e-5, 2e-4);
-    if (cell == CellKind::LSTM) compare(label + " c_n", r->cn, ref.cn, 2e-5, 2e-4);
+  std::vector<std::pair<std::string, EngineResult>> runs = {{"cpu fused", fused}, {"cpu unfused", unfused}};
+#if defined(RNNLM_HAVE_CUDA)
+  if (cuda_usable()) {
+    runs.push_back({"cuda fused", run_engine(p, true, Device::CUDA)});
+    runs.push_back({"cuda unfused", run_engine(p, false, Device::CUDA)});
   }
-  auto eq = [&](const char* field, const std::vector<float>& a, const std::vector<float>& b) {
-    compare(what + " unfused vs fused " + field, a, Vec(b.begin(), b.end()), 1e-5, 1e-4);
-  };
-  eq("dx", unfused.dx, fused.dx);
-  eq("dh0", unfused.dh0, fused.dh0);
-  eq("dw_ih", unfused.dw_ih, fused.dw_ih);
-  eq("dw_hh", unfused.dw_hh, fused.dw_hh);
-  eq("db_ih", unfused.db_ih, fused.db_ih);
-  eq("db_hh", unfused.db_hh, fused.db_hh);
-  if (cell == CellKind::LSTM) eq("dc0", unfused.dc0, fused.dc0);
-
+#endif
+  for (const auto& [path, r] : runs) {
+    const std::string label = what + " " + path + " vs reference";
+    compare(label + " y", r.y, ref.y, 2e-5, 2e-4);
+    compare(label + " h_n", r.hn, ref.hn, 2e-5, 2e-4);
+    if (cell == CellKind::LSTM) compare(label + " c_n", r.cn, ref.cn, 2e-5, 2e-4);
+    if (path == "cpu fused") continue;
+    auto eq = [&](const char* field, const std::vector<float>& a, const std::vector<float>& b) {
+      compare(what + " " + path + " vs cpu fused " + field, a, Vec(b.begin(), b.end()), 1e-5, 1e-4);
+    };
+    eq("dx", r.dx, fused.dx);
+    eq("dh0", r.dh0, fused.dh0);
+    eq("dw_ih", r.dw_ih, fused.dw_ih);
+    eq("dw_hh", r.dw_hh, fused.dw_hh);
+    eq("db_ih", r.db_ih, fused.db_ih);
+    eq("db_hh", r.db_hh, fused.db_hh);
+    if (cell == CellKind::LSTM) eq("dc0", r.dc0, fused.dc0);
+  }
   // The backward follows the forward: db_hh against central differences of the reference loss.
   Vec numeric(p.b_hh.size());
   for (size_t i = 0; i < p.b_hh.size(); ++i) {
