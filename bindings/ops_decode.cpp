@@ -1,10 +1,10 @@
-// Bindings for autoregressive decoding (core/ops_decode.h): decodePick and the step-by-step
+// Bindings for autoregressive decoding (ops/decode/decode_op.h): decodePick and the step-by-step
 // stack. Field names are camelCase; absent optional tensors are null.
 #include <string>
 #include <vector>
 
 #include "args.h"
-#include "core/ops_decode.h"
+#include "ops/decode/decode_op.h"
 #include "errors.h"
 #include "exports.h"
 #include "tensor_wrap.h"

@@ -8,7 +8,8 @@ if(RNNLM_CUDA_EMULATION)
   if(WIN32)
     message(FATAL_ERROR "rnnlm: the CUDA emulator needs ucontext (Linux or macOS)")
   endif()
-  file(GLOB RNNLM_CUDA_KERNEL_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/native/cuda/*.cu)
+  file(GLOB RNNLM_CUDA_KERNEL_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/native/cuda/*.cu
+       ${CMAKE_CURRENT_SOURCE_DIR}/native/ops/*/*.cu)
   file(GLOB RNNLM_EMU_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/native/emu/*.cpp)
   # GCC and Clang do not know the .cu extension; a generated one-line C++ file includes each one,
   # so the emulator compiles exactly the file nvcc compiles.
@@ -30,6 +31,7 @@ if(RNNLM_CUDA_EMULATION)
   if(NOT CMAKE_JS_VERSION)
     enable_testing()
     add_executable(emu_selftest ${CMAKE_CURRENT_SOURCE_DIR}/native/emu/tests/emu_selftest.cpp ${RNNLM_EMU_SOURCES})
+    target_include_directories(emu_selftest PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/native)
     add_test(NAME emu_selftest COMMAND emu_selftest)
   endif()
   message(STATUS "rnnlm: CUDA backend built for the CPU emulator (RNNLM_CUDA_EMULATION=ON)")

@@ -1,5 +1,5 @@
 // Differentiable ops the sentence VAE uses: exp (the reparameterisation's standard deviation),
-// the Gaussian KL term (core/ops.h), and decodeScan, autoregressive decoding (core/ops_decode.h):
+// the Gaussian KL term (core/ops.h), and decodeScan, autoregressive decoding (ops/decode/decode_op.h):
 // a stacked decoder run step by step inside one engine call, feeding each step its own previous
 // prediction or (with probability teacherRatio) the true word. Its backward treats the ids that
 // were fed as constants, as PyTorch's autograd does when a model feeds back an argmax.

@@ -1,6 +1,6 @@
 // Validated public API, part 1: memory, element-wise ops, data movement and random fills.
-// Layers live in ops_layers.cpp, the recurrent layer in ops_rnn.cpp, optimisation in
-// ops_optim.cpp. Each op checks everything it can, then calls the backend of its inputs' device.
+// Layers live in ops/layers/layers_op.cpp, the recurrent layer in ops/rnn/rnn_op.cpp,
+// optimisation in ops/optim/optim_op.cpp, decoding in ops/decode/decode_op.cpp. Each op checks everything it can, then calls the backend of its inputs' device.
 #include <cstring>
 #include <limits>
 

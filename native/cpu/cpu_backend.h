@@ -1,7 +1,7 @@
 // The CPU backend: host memory, CBLAS or the built-in GEMM, the thread pool.
 // Its methods are defined across native/cpu/*.cpp, one file per op family.
 #pragma once
-#include "../core/backend.h"
+#include "core/backend.h"
 
 namespace rnnlm::cpu {
 
@@ -11,7 +11,7 @@ class CpuBackend final : public Backend {
   std::string describe() const override;
 
 #define RNNLM_BACKEND_OP(ret, name, params) ret name params override;
-#include "../core/backend_ops.def"
+#include "core/backend_ops.def"
 #undef RNNLM_BACKEND_OP
 };
 

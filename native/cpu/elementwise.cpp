@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "../core/thread_pool.h"
+#include "core/thread_pool.h"
 #include "cpu_backend.h"
 
 namespace rnnlm::cpu {

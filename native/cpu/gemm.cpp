@@ -15,8 +15,8 @@
 #include <cstring>
 #include <string>
 
-#include "../core/error.h"
-#include "../core/thread_pool.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
 
 #if defined(RNNLM_HAVE_CBLAS)
 #include <cblas.h>

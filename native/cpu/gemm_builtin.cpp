@@ -10,7 +10,7 @@
 // each thread packs its own operands into thread-local buffers, so tasks never synchronise.
 #include <algorithm>
 
-#include "../core/thread_pool.h"
+#include "core/thread_pool.h"
 #include "gemm.h"
 #include "gemm_kernel.h"
 

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "../core/error.h"
+#include "core/error.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>

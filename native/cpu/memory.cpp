@@ -6,8 +6,8 @@
 #include <new>
 #include <vector>
 
-#include "../core/error.h"
-#include "../core/thread_pool.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
 #include "cpu_backend.h"
 #include "gemm.h"
 

@@ -17,7 +17,7 @@
 #endif
 #endif
 
-#include "../core/philox.h"
+#include "core/philox.h"
 
 namespace rnnlm::cpu {
 

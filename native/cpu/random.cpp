@@ -1,7 +1,7 @@
 // Philox fills. Element i depends only on (seed, offset, i), so any split across threads (and
 // the CUDA backend) produces the same values.
-#include "../core/philox.h"
-#include "../core/thread_pool.h"
+#include "core/philox.h"
+#include "core/thread_pool.h"
 #include "cpu_backend.h"
 #include "philox_batch.h"
 

@@ -2,7 +2,7 @@
 // movers copy bytes, so they serve f32 and i32 alike.
 #include <cstring>
 
-#include "../core/thread_pool.h"
+#include "core/thread_pool.h"
 #include "cpu_backend.h"
 
 namespace rnnlm::cpu {

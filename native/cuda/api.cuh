@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <string>
 
-#include "../core/error.h"
+#include "core/error.h"
 
 #if defined(RNNLM_CUDA_EMULATION)
-#include "../emu/cublas_emu.h"
-#include "../emu/cuda_emu.h"
+#include "emu/cublas_emu.h"
+#include "emu/cuda_emu.h"
 #else
 #include <cublas_v2.h>
 #include <cuda_runtime.h>

@@ -1,7 +1,7 @@
 // The CUDA backend class. Its methods are defined across native/cuda/*.cu, one file per op
 // family, mirroring native/cpu; device state (stream, cuBLAS, allocator) lives in context.cuh.
 #pragma once
-#include "../core/backend.h"
+#include "core/backend.h"
 
 namespace rnnlm::cuda {
 
@@ -11,7 +11,7 @@ class CudaBackend final : public Backend {
   std::string describe() const override;
 
 #define RNNLM_BACKEND_OP(ret, name, params) ret name params override;
-#include "../core/backend_ops.def"
+#include "core/backend_ops.def"
 #undef RNNLM_BACKEND_OP
 };
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "../core/backend.h"
+#include "core/backend.h"
 
 namespace rnnlm::cuda {
 

@@ -1,7 +1,7 @@
 // Philox fills and dropout. Every element is philox_uniform / philox_normal(seed, offset, i),
 // the very functions the CPU backend uses (core/philox.h is host and device code), so both
 // backends draw the same numbers and drop the same units for the same seed.
-#include "../core/philox.h"
+#include "core/philox.h"
 #include "backend_class.h"
 #include "context.cuh"
 

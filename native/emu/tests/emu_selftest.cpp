@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "../cublas_emu.h"
-#include "../cuda_emu.h"
+#include "emu/cublas_emu.h"
+#include "emu/cuda_emu.h"
 
 namespace {
 
