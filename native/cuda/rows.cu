@@ -3,6 +3,7 @@
 // cudaMemcpy2DAsync.
 #include "backend_class.h"
 #include "context.cuh"
+#include "row_segments.h"
 
 namespace rnnlm::cuda {
 
@@ -17,13 +18,16 @@ __global__ void gather_rows_kernel(const uint32_t* x, const int32_t* idx, uint32
   }
 }
 
-// dst row idx[m] += src row m; duplicates accumulate through atomics (their order, and so the
-// last bits of a sum of several rows, may vary run to run, as with PyTorch's index_add_ on CUDA).
-__global__ void scatter_add_rows_kernel(float* dst, const int32_t* idx, const float* src, int64_t m, int64_t d) {
-  RNNLM_GRID_LOOP(e, m * d) {
-    const int64_t r = e / d, c = e - r * d;
-    const int32_t row = idx[r];
-    if (row >= 0) atomicAdd(dst + static_cast<int64_t>(row) * d + c, src[e]);
+// dst row rows[k] += src rows order[starts[k] .. starts[k + 1]) in that order, one thread per
+// (segment, column): a fixed order, so the same bits every run (row_segments.h).
+__global__ void segmented_row_add_kernel(float* dst, const int32_t* rows, const int32_t* starts,
+                                         const int32_t* order, const float* src, int64_t k, int64_t d) {
+  RNNLM_GRID_LOOP(e, k * d) {
+    const int64_t seg = e / d, c = e - seg * d;
+    float* out = dst + static_cast<int64_t>(rows[seg]) * d + c;
+    float acc = *out;
+    for (int32_t p = starts[seg]; p < starts[seg + 1]; ++p) acc += src[static_cast<int64_t>(order[p]) * d + c];
+    *out = acc;
   }
 }
 
@@ -39,9 +43,25 @@ Tensor CudaBackend::gather_rows(const Tensor& x, const Tensor& idx) {
 }
 
 void CudaBackend::scatter_add_rows_(const Tensor& dst, const Tensor& idx, const Tensor& src) {
-  const int64_t m = idx.numel(), d = dst.dim(1);
-  if (m * d == 0) return;
-  RNNLM_LAUNCH(scatter_add_rows_kernel, blocks_for(m * d), kThreads, stream(), dst.f32(), idx.i32(), src.f32(), m, d);
+  const int64_t m = idx.numel();
+  if (m == 0 || dst.dim(1) == 0) return;
+  std::vector<int32_t> host(static_cast<size_t>(m));
+  copy_to_host(idx, host.data());
+  segmented_row_add(*this, dst, plan_row_segments(host.data(), m, dst.dim(0)), src);
+}
+
+// dst (N, D) rows segments.rows[k] += src (M, D) rows of segment k, in segment order.
+void segmented_row_add(CudaBackend& backend, const Tensor& dst, const RowSegments& segments, const Tensor& src) {
+  const int64_t k = static_cast<int64_t>(segments.rows.size()), d = dst.dim(1);
+  if (k == 0 || d == 0) return;
+  const Tensor rows = backend.empty({k}, DType::I32);
+  const Tensor starts = backend.empty({k + 1}, DType::I32);
+  const Tensor order = backend.empty({static_cast<int64_t>(segments.order.size())}, DType::I32);
+  backend.copy_from_host(rows, segments.rows.data());
+  backend.copy_from_host(starts, segments.starts.data());
+  backend.copy_from_host(order, segments.order.data());
+  RNNLM_LAUNCH(segmented_row_add_kernel, blocks_for(k * d), kThreads, stream(), dst.f32(), rows.i32(),
+               starts.i32(), order.i32(), src.f32(), k, d);
 }
 
 // parts (N, D_k) -> (N, sum D_k): one strided copy per part

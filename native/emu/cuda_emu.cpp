@@ -288,12 +288,16 @@ void launch(dim3 grid, dim3 block, cudaStream_t /*stream*/, void (*body)(void*),
   const bool reverse = reverse_schedule();
   g_block = &b;
   bool ok = true;
-  for (unsigned z = 0; z < grid.z && ok; ++z)
-    for (unsigned y = 0; y < grid.y && ok; ++y)
-      for (unsigned x = 0; x < grid.x && ok; ++x) {
-        b.index = uint3{x, y, z};
-        ok = run_block(b, reverse);
-      }
+  // Blocks run one after another, in grid order or (reverse schedule) the other way round: a
+  // result that depends on the order blocks run in (atomics on floats, a missing inter-block
+  // dependency) differs between the two schedules.
+  const uint64_t blocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
+  for (uint64_t k = 0; k < blocks && ok; ++k) {
+    const uint64_t linear = reverse ? blocks - 1 - k : k;
+    b.index = uint3{static_cast<unsigned>(linear % grid.x), static_cast<unsigned>((linear / grid.x) % grid.y),
+                    static_cast<unsigned>(linear / (static_cast<uint64_t>(grid.x) * grid.y))};
+    ok = run_block(b, reverse);
+  }
   g_block = nullptr;
   b.fibers.swap(pool);
   if (!ok) {

@@ -19,7 +19,8 @@
 //   RNNLM_EMU_DEVICE_COUNT  devices reported (default 1; 0 emulates a machine without a GPU)
 //   RNNLM_EMU_MEMORY        bytes of emulated device memory (default 8 GiB) for OOM tests
 //   RNNLM_EMU_SCHEDULE      'forward' (default) or 'reverse': the order threads run between
-//                           barriers, to expose missing __syncthreads in either direction
+//                           barriers and the order blocks run in (read at each launch), to
+//                           expose missing __syncthreads and block-order-dependent results
 #pragma once
 #include <math.h>
 

@@ -3,6 +3,7 @@
 #include "cuda/backend_class.h"
 #include "cuda/context.cuh"
 #include "cuda/reduce.cuh"
+#include "cuda/row_segments.h"
 
 namespace rnnlm::cuda {
 
@@ -13,14 +14,6 @@ __global__ void embedding_forward_kernel(const float* weight, const int32_t* ids
   RNNLM_GRID_LOOP(k, n * e) {
     const int64_t r = k / e, c = k - r * e;
     out[k] = weight[static_cast<int64_t>(ids[r]) * e + c];
-  }
-}
-
-// dweight row ids[r] += dy row r. Repeated ids meet in atomics (float adds in arrival order).
-__global__ void embedding_backward_kernel(const float* dy, const int32_t* ids, float* dw, int64_t n, int64_t e) {
-  RNNLM_GRID_LOOP(k, n * e) {
-    const int64_t r = k / e, c = k - r * e;
-    atomicAdd(dw + static_cast<int64_t>(ids[r]) * e + c, dy[k]);
   }
 }
 
@@ -47,8 +40,12 @@ Tensor CudaBackend::embedding_backward(const Tensor& dy, const Tensor& ids, int6
   const int64_t n = ids.numel(), e = dy.dim(-1);
   Tensor dw = empty({vocab, e}, DType::F32);
   fill_(dw, 0.0f);
-  if (n * e > 0)
-    RNNLM_LAUNCH(embedding_backward_kernel, blocks_for(n * e), kThreads, stream(), dy.f32(), ids.i32(), dw.f32(), n, e);
+  if (n * e == 0) return dw;
+  // Positions grouped by id and added in order (row_segments.h): the same bits every run, and
+  // the CPU's.
+  std::vector<int32_t> host(static_cast<size_t>(n));
+  copy_to_host(ids, host.data());
+  segmented_row_add(*this, dw, plan_row_segments(host.data(), n, vocab), dy);
   return dw;
 }
 
