@@ -8,16 +8,19 @@ Tensors are time-major (T, B) by default, PyTorch's native RNN layout (batch_fir
 transposes; --batch-first measures that layout). The timing is the median over --steps steps after --warmup steps.
 
     python3 bench/pytorch_step.py --preset all --threads 2
-    python3 bench/pytorch_step.py --preset all --device cuda      # cuDNN
+    python3 bench/pytorch_step.py --preset all --device cuda      # cuDNN (TF32 allowed: PyTorch's default)
+    python3 bench/pytorch_step.py --preset all --device cuda --strict-fp32   # no TF32, as rnnlm
     python3 bench/pytorch_step.py --cell gru --vocab 80 --embedding 128 --hidden 512 --layers 2 \\
         --batch 64 --seq 128 --steps 10 --warmup 3 --threads 2
 
 Prints one JSON object per line per configuration:
     {cell, vocab, embedding, hidden, layers, batch, seq, dropout, device, mode: "pytorch",
      ms_per_step, tokens_per_s, layout, steps, warmup, threads, torch}
+On CUDA the lines also carry cudnn, gpu and tf32 (whether TF32 tensor cores were allowed).
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -53,6 +56,21 @@ class LanguageModel(nn.Module):
         x = self.embedding(tokens)
         y, _ = self.rnn(x)
         return self.decoder(y.reshape(-1, y.shape[-1]))
+
+
+def use_strict_fp32():
+    """No TF32 on CUDA: cuDNN's RNNs and cuBLAS's matmuls in full FP32, the precision rnnlm uses.
+
+    PyTorch's default lets cuDNN use TF32 tensor cores (torch.backends.cudnn.allow_tf32 = True).
+    NVIDIA_TF32_OVERRIDE=0 in the environment forbids TF32 in the libraries themselves."""
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def tf32_allowed():
+    if os.environ.get("NVIDIA_TF32_OVERRIDE") == "0":
+        return False
+    return bool(torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32)
 
 
 def bench(cfg, steps, warmup, threads, dropout, seed, device, batch_first=False):
@@ -98,7 +116,7 @@ def bench(cfg, steps, warmup, threads, dropout, seed, device, batch_first=False)
         sync()
         times.append((time.perf_counter() - t0) * 1000.0)
     ms = statistics.median(times)
-    return {
+    result = {
         "cell": cfg["cell"], "vocab": V, "embedding": cfg["embedding"], "hidden": cfg["hidden"],
         "layers": cfg["layers"], "batch": B, "seq": T, "dropout": dropout, "device": dev.type,
         "mode": "pytorch", "ms_per_step": round(ms, 3), "tokens_per_s": round(B * T / (ms / 1000.0), 1),
@@ -109,6 +127,9 @@ def bench(cfg, steps, warmup, threads, dropout, seed, device, batch_first=False)
         "cudnn": torch.backends.cudnn.version() if dev.type == "cuda" and torch.backends.cudnn.enabled else None,
         "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
     }
+    if dev.type == "cuda":
+        result["tf32"] = tf32_allowed()
+    return result
 
 
 def main():
@@ -127,6 +148,8 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: PyTorch's)")
     ap.add_argument("--device", default="cpu",
                     help="cpu or cuda (cuda runs nn.LSTM/GRU/RNN on cuDNN; compare with `rnnlm bench --device cuda`)")
+    ap.add_argument("--strict-fp32", action="store_true",
+                    help="CUDA: forbid TF32 in cuDNN and cuBLAS (PyTorch's default allows it for cuDNN)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch-first", action="store_true",
                     help="(B, T) layout instead of time-major (T, B); time-major is PyTorch's native RNN layout")
@@ -134,6 +157,8 @@ def main():
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         ap.error(f"--device {args.device}: this PyTorch build sees no CUDA device")
+    if args.strict_fp32:
+        use_strict_fp32()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
