@@ -32,8 +32,11 @@
 //
 // Every compared tensor's relative error is kept; the GPU suite prints one line per tensor,
 // the emulated one its worst few (all with RNNLM_PARITY_REPORT=all), with the bound and K.
-// A planted bug (a wrong gate, a lost bias, a missing barrier) lands at 1e2 to 1e7 times the
-// bound; float32 rounding in another order stays well under it.
+// On the emulator rounding stays under 0.07 of its bound (most tensors under 0.01), while
+// planted bugs fail it: the LSTM forget gate fed the output gate's pre-activation (3e4x the
+// bound on y), the GRU's b_hn dropped (1e4x), block_sum without its barrier (98x on sumAll,
+// NaN in softmax-NLL; reverse schedule 9e3x on dlogits). A whole training step first fails on its
+// loss, a scalar that averages a bug out (4x and 18x for the first two plants).
 //
 // Without a GPU the CUDA kernels run in the CPU emulator (build-emu/Release/rnnlm_emu.node, see
 // docs/cuda.md); its 'cuda' device is the emulated backend and its 'cpu' device the regular one,
@@ -173,6 +176,7 @@ function expectArraysClose(label: string, actual: ArrayLike<number>, expected: A
   const list = measured.get(label) ?? [];
   list.push({ what, k: check.k, rel, bound });
   measured.set(label, list);
+  if (Number.isNaN(rel)) assert.unreachable(`${what}: NaN on one device only`);
   if (!(rel <= bound)) {
     assert.unreachable(`${what}: ||cuda - cpu|| / ||cpu|| = ${rel.toExponential(3)} over the ${PRECISION} bound ${bound.toExponential(3)} (K ${check.k}), ${(rel / bound).toPrecision(3)}x`);
   }
