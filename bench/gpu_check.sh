@@ -54,8 +54,15 @@ NODE=${NODE:-$(command -v node || true)}
 NODE_MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null) || die 2 "$NODE does not run"
 ((NODE_MAJOR >= 20)) || die 2 "Node.js $("$NODE" --version) is too old: rnnlm needs 20 or newer ($NODE)"
 NODE=$(cd "$(dirname "$NODE")" && pwd)/$(basename "$NODE")
-PATH="$(dirname "$NODE"):$PATH" # children that spawn `node` find the same one
-export PATH
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rnnlm-gpu-check.XXXXXX") # scratch: checkpoints, too large for the results
+trap 'rm -rf "$WORK"' EXIT
+if [[ $(command -v node || true) != "$NODE" ]]; then
+  # children that spawn `node` get this one; a folder with nothing else keeps python3, cmake and
+  # nvcc as PATH finds them
+  mkdir -p "$WORK/bin" && ln -s "$NODE" "$WORK/bin/node"
+  PATH="$WORK/bin:$PATH"
+  export PATH
+fi
 
 for tool in uvu/bin.js tsx/package.json typescript/bin/tsc cmake-js/bin/cmake-js; do
   [[ -e node_modules/$tool ]] || die 2 "node_modules/$tool is missing: run npm ci where there is a network and bring node_modules along"
@@ -129,8 +136,6 @@ if [[ -z $OUT_DIR ]]; then
 fi
 mkdir -p "$OUT_DIR" || die 2 "cannot create $OUT_DIR"
 RES=$(cd "$OUT_DIR" && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/rnnlm-gpu-check.XXXXXX") # checkpoints: too large for the results
-trap 'rm -rf "$WORK"' EXIT
 : >"$RES/phases.tsv"
 git rev-parse --short HEAD >"$RES/commit.txt" 2>/dev/null || rm -f "$RES/commit.txt"
 nvidia-smi >"$RES/nvidia-smi.txt" 2>&1
