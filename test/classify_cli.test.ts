@@ -174,7 +174,10 @@ test('predict: top labels with probabilities, JSON or text; unknown characters n
 test('train on a CSV with named columns, LSTM, one direction, balanced class weights; the human view', async () => {
   const out = join(work, 'csv-run');
   const r = ok(await cli(['train', '--data', csv, '--text-column', 'name', '--label-column', 'lang', '--cell', 'lstm', '--no-bidirectional', '--class-weights', 'balanced', '--embedding', '4', '--hidden', '4', '--epochs', '1', '--out', out]));
-  assert.match(r.stdout, /training \d+ parameters on cpu: 3 labels, 24 training \/ 6 held-out examples/);
+  // No --device: the run takes RNNLM_DEVICE or the default, and the view names the one it got.
+  const device = /training \d+ parameters on (cpu|cuda\S*): 3 labels, 24 training \/ 6 held-out examples/.exec(r.stdout);
+  assert.ok(device, r.stdout);
+  console.log(`  (classify train ran on ${device[1]})`);
   assert.match(r.stdout, /epoch 1\/1 {2}train loss \d\.\d{4} {2}held-out loss \d\.\d{4} {2}accuracy/);
   assert.match(r.stdout, /finished after 1 epoch .*\nevaluate with: rnnlm classify eval -c .*csv-run --data .*test\.csv\n/);
   const config = JSON.parse(readFileSync(join(out, 'last', 'config.json'), 'utf8')) as { model: { bidirectional: boolean; cell: string } };
