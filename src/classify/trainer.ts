@@ -5,7 +5,7 @@
 // RUN/best on the lowest held-out loss. The run folder also gets metrics.jsonl, split.json and
 // test.csv (see split_files.ts). RUN/last holds the trainer state too, so `resume` continues a
 // run (after Ctrl-C, or to more epochs) bit for bit.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { saveClassifier } from '../checkpoint/classifier_checkpoint.js';
@@ -21,7 +21,7 @@ import { concatenateSequences, fingerprint } from '../data/fingerprint.js';
 import { divergedError, guardedStep } from '../train/guarded_step.js';
 import { runTrainingLoop } from '../train/loop.js';
 import type { MetricsWriter } from '../train/metrics.js';
-import { checkSameData, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
+import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
 import { bucketedBatches } from './batches.js';
 import { readClassificationData, type ClassificationData, type Example } from './data.js';
 import { balancedClassWeights, classificationLoss } from './loss.js';
@@ -173,10 +173,7 @@ export class ClassifierTrainer {
     const full: ClassifierTrainOptions = { ...CLASSIFIER_DEFAULTS, ...given } as ClassifierTrainOptions;
     checkClassifierOptions(full);
     full.data = resolve(full.data);
-    const dir = resolve(runDir);
-    if (existsSync(join(dir, 'last')) || existsSync(join(dir, 'metrics.jsonl'))) {
-      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
-    }
+    const dir = newRunDir(runDir);
     const data = readClassificationData(full.data, { textColumn: full.textColumn, labelColumn: full.labelColumn });
     return new ClassifierTrainer(dir, full, data);
   }

@@ -2,7 +2,6 @@
 // PyTorch's word_language_model): the state is carried from chunk to chunk, detached, and reset
 // at each epoch. Everything a step depends on (weights, optimizer moments, generator offset,
 // carried state, data position) is saved in RUN/last, so a resumed run continues bit for bit.
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TokenStream, tokenizerFromJSON, type Tokenizer } from '../data/index.js';
 import { rnnlmError } from '../errors.js';
@@ -20,7 +19,7 @@ import { loadLmData, type LmData } from './lm_data.js';
 import { guardedStep, divergedError } from './guarded_step.js';
 import { runTrainingLoop, type LoopStatus } from './loop.js';
 import type { MetricsWriter } from './metrics.js';
-import { checkSameData, restoredOrDisposed, resumedOptions } from './trainer_state.js';
+import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions } from './trainer_state.js';
 import { learningRate, type ScheduleOptions } from './schedule.js';
 import { restoreTrainerState, savedOptions, snapshotTrainerState, type LmTrainerState } from './lm_state.js';
 
@@ -168,10 +167,7 @@ export class LanguageModelTrainer {
     if (full.data !== null) full.data = resolve(full.data);
     if (full.valid !== null) full.valid = resolve(full.valid);
     checkLmOptions(full);
-    const dir = resolve(runDir);
-    if (existsSync(join(dir, 'last')) || existsSync(join(dir, 'metrics.jsonl'))) {
-      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
-    }
+    const dir = newRunDir(runDir);
     const data = loadLmData(full);
     return new LanguageModelTrainer(dir, full, data, false);
   }

@@ -2,7 +2,8 @@
 // continues bit for bit: trainer.json ({format, version, options, state, generator, optimizer})
 // and optimizer.safetensors (the optimizer's moments). The trainer defines what `options` and
 // `state` hold and checks them; this file writes, reads and restores the common parts.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { rnnlmError } from '../errors.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
@@ -144,6 +145,15 @@ export function withDefaults<O>(saved: object, defaults: Partial<O>, check: (opt
     trainerStateError(source, `holds invalid options: ${error instanceof Error ? error.message : String(error)}`);
   }
   return options;
+}
+
+/** The absolute run folder for a new run; ERR_RNNLM_ARGUMENT when it already holds one. */
+export function newRunDir(runDir: string): string {
+  const dir = resolve(runDir);
+  if (existsSync(join(dir, 'last')) || existsSync(join(dir, 'metrics.jsonl'))) {
+    throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
+  }
+  return dir;
 }
 
 /** ERR_RNNLM_DATA unless a resumed run reads the data it was trained on. */

@@ -7,7 +7,6 @@
 // {split, step, epoch, elbo, nll, kl, kl_weight} with the terms summed per sentence and
 // averaged over sentences. RUN/last also holds the trainer state (Adam's moments, the position
 // within the epoch, the generator's offset), so a run stopped by Ctrl-C resumes bit for bit.
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { saveSentenceVae } from '../checkpoint/vae_checkpoint.js';
@@ -21,7 +20,7 @@ import type { Device } from '../tensor.js';
 import { divergedError, guardedStep } from '../train/guarded_step.js';
 import { runTrainingLoop } from '../train/loop.js';
 import type { MetricsWriter } from '../train/metrics.js';
-import { checkSameData, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
+import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
 import { klWeight, type AnnealOptions } from './anneal.js';
 import { trainingBatches } from './batches.js';
 import { loadVaeData, type VaeData } from './data.js';
@@ -172,10 +171,7 @@ export class SentenceVaeTrainer {
       if (full[key] !== null) full[key] = resolve(full[key]!);
     }
     checkVaeOptions(full);
-    const dir = resolve(runDir);
-    if (existsSync(join(dir, 'last')) || existsSync(join(dir, 'metrics.jsonl'))) {
-      throw rnnlmError('ERR_RNNLM_ARGUMENT', `${dir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
-    }
+    const dir = newRunDir(runDir);
     return new SentenceVaeTrainer(dir, full, loadVaeData(full), false);
   }
 
