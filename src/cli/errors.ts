@@ -1,6 +1,7 @@
 // One place that turns a failure into one clear line and a non-zero exit code.
 import type { Command } from '@commander-js/extra-typings';
 import { isRnnlmError } from '../errors.js';
+import { stopTrainersForOutputFailure } from './interrupt.js';
 
 export class UsageError extends Error {
   readonly code = 'ERR_RNNLM_USAGE';
@@ -17,6 +18,34 @@ export async function runCommand(program: Command<[], { verbose?: true | undefin
     if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   }
+}
+
+/**
+ * Handles a failed write to stdout or stderr instead of Node's 'Unhandled error event' trace.
+ * A closed reader (EPIPE, as in `rnnlm sample | head`) ends the command quietly with 0, as
+ * `cat` does; any other failure (ENOSPC, EIO...) prints one line on stderr and exits with 1.
+ * A running trainer is asked to save its last checkpoint first (the Ctrl-C path).
+ */
+export function handleOutputErrors(): void {
+  let handled = false;
+  const onError =
+    (name: 'stdout' | 'stderr') =>
+    (error: NodeJS.ErrnoException): void => {
+      // Writes that keep failing after the first (a trainer finishing its step) change nothing.
+      if (handled) return;
+      handled = true;
+      const status = error.code === 'EPIPE' ? 0 : 1;
+      if (status !== 0 && name === 'stdout') {
+        try {
+          process.stderr.write(`rnnlm: ERR_RNNLM_IO: cannot write to stdout: ${error.message}\n`);
+        } catch {
+          // stderr is gone too: the exit status is all that is left to say it.
+        }
+      }
+      if (!stopTrainersForOutputFailure(status)) process.exit(status);
+    };
+  process.stdout.on('error', onError('stdout'));
+  process.stderr.on('error', onError('stderr'));
 }
 
 /** Parses a positive integer flag, naming the flag when it is not one. */

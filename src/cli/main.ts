@@ -3,7 +3,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { benchCommand } from './bench.js';
 import { classifyCommand } from './classify.js';
-import { runCommand } from './errors.js';
+import { handleOutputErrors, runCommand } from './errors.js';
 import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
 import { plotCommand } from './plot.js';
@@ -26,4 +26,5 @@ program.addCommand(classifyCommand());
 program.addCommand(benchCommand());
 program.addCommand(infoCommand());
 
+handleOutputErrors();
 await runCommand(program, process.argv);
