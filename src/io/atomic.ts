@@ -8,6 +8,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   renameSync,
   rmSync,
   writeSync,
@@ -21,9 +22,53 @@ function ioError(path: string, what: string, error: unknown): Error {
   return rnnlmError('ERR_RNNLM_IO', `${path}: cannot ${what} (${message})`);
 }
 
-/** A name in `dir` that no other writer (another process or call) will pick. */
-function siblingName(path: string, tag: string): string {
+const SIBLING_TAGS = ['tmp', 'old'] as const;
+
+/**
+ * A name in `dir` that no other writer (another process or call) will pick. It carries the
+ * writer's pid so that a later save can tell a dead writer's leftover from a live one's work.
+ */
+function siblingName(path: string, tag: (typeof SIBLING_TAGS)[number]): string {
   return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** The pid in a sibling name of `target` (`.<name>.<tag>-<pid>-<hex>`), or null for other names. */
+function siblingWriterPid(target: string, entry: string): number | null {
+  const prefix = `.${basename(target)}.`;
+  if (!entry.startsWith(prefix)) return null;
+  const match = new RegExp(`^(?:${SIBLING_TAGS.join('|')})-([1-9][0-9]*)-[0-9a-f]+$`).exec(entry.slice(prefix.length));
+  return match === null ? null : Number(match[1]);
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temporary and set-aside siblings of `target` left by writers that died (killed
+ * mid-save, a crash between the two renames of a swap): each can be a full checkpoint, and
+ * nothing else would ever remove them. Called after `target` holds a complete new version, so
+ * none of them is the only copy any more. A live writer's sibling (this process's included) is
+ * left alone; a pid reused by an unrelated process only delays the removal to a later save.
+ */
+function removeDeadWritersSiblings(target: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dirname(target));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = siblingWriterPid(target, entry);
+    if (pid !== null && !isAlive(pid)) removeQuietly(join(dirname(target), entry));
+  }
 }
 
 function writeAndSync(path: string, data: Uint8Array | string): void {
@@ -75,7 +120,8 @@ function exists(path: string): boolean {
 /**
  * Writes `data` (a string is UTF-8) to `path` atomically: a temporary file in the same folder,
  * written and fsynced, then renamed over `path`, then the folder fsynced. OS errors are
- * ERR_RNNLM_IO naming the path; no temporary file is left behind.
+ * ERR_RNNLM_IO naming the path; no temporary file is left behind, and those that writers killed
+ * mid-write left beside `path` are removed.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const target = resolve(path);
@@ -93,6 +139,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     throw ioError(target, 'replace', error);
   }
   syncDir(dirname(target));
+  removeDeadWritersSiblings(target);
 }
 
 function checkFileName(dir: string, name: string): void {
@@ -107,6 +154,7 @@ function checkFileName(dir: string, name: string): void {
  * aside, the new one renamed in, and the old one removed. A failure before the swap leaves
  * `dir` as it was; a crash during the swap leaves either the old folder or the new one at
  * `dir`, or (between the two renames) the complete old one at `.<name>.old-*` beside it.
+ * A successful swap then removes such leftovers of writers that are no longer running.
  * Parent folders are created. OS errors are ERR_RNNLM_IO naming the path.
  */
 export function writeDirAtomic(dir: string, files: ReadonlyMap<string, Uint8Array | string>): void {
@@ -156,4 +204,5 @@ export function writeDirAtomic(dir: string, files: ReadonlyMap<string, Uint8Arra
   }
   syncDir(parent);
   if (old !== null) removeQuietly(old);
+  removeDeadWritersSiblings(target);
 }
