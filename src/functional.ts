@@ -6,7 +6,7 @@ import { fusedCells } from './nn/cell_path.js';
 import { rnnlmError } from './errors.js';
 import { native, type CellKind, type Device, type NativeLayerSpec, type NativeTensor } from './native.js';
 import { defaultGenerator, type Generator } from './random.js';
-import { Tensor, fromHandle, full, installTensorMethods, zeros, type Shape } from './tensor.js';
+import { Tensor, checkShape, fromHandle, full, installTensorMethods, zeros, type Shape } from './tensor.js';
 
 function h(t: Tensor): NativeTensor {
   return t._native();
@@ -29,6 +29,7 @@ function viewOf(handle: NativeTensor, shape: Shape): Tensor {
 
 /** A view of `x` with another shape (one dimension may be -1). */
 export function reshape(x: Tensor, shape: Shape): Tensor {
+  checkShape(shape, 'reshape()', true);
   const y = fromHandle(h(x).reshape(shape));
   y._scalarHint = x._scalarHint;
   if (needsGrad(x)) {

@@ -3,7 +3,7 @@
 // Generator therefore only hands out (seed, offset) pairs, advancing the offset by one per draw.
 import { rnnlmError } from './errors.js';
 import { native } from './native.js';
-import { Tensor, fromHandle, type Shape, type TensorOptions } from './tensor.js';
+import { Tensor, checkShape, fromHandle, type Shape, type TensorOptions } from './tensor.js';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
@@ -106,20 +106,21 @@ export interface RandomOptions extends Omit<TensorOptions, 'dtype'> {
   generator?: Generator;
 }
 
-function emptyFloat(shape: Shape, options: RandomOptions | undefined): Tensor {
+function emptyFloat(shape: Shape, options: RandomOptions | undefined, where: string): Tensor {
+  checkShape(shape, where);
   return fromHandle(native().empty(shape, 'float32', options?.device ?? 'cpu'), shape);
 }
 
 /** A float32 tensor of U(0, 1) samples. */
 export function rand(shape: Shape, options?: RandomOptions): Tensor {
-  const t = uniform_(emptyFloat(shape, options), 0, 1, options?.generator);
+  const t = uniform_(emptyFloat(shape, options, 'rand()'), 0, 1, options?.generator);
   if (options?.requiresGrad === true) t.requiresGrad = true;
   return t;
 }
 
 /** A float32 tensor of N(0, 1) samples. */
 export function randn(shape: Shape, options?: RandomOptions): Tensor {
-  const t = normal_(emptyFloat(shape, options), 0, 1, options?.generator);
+  const t = normal_(emptyFloat(shape, options, 'randn()'), 0, 1, options?.generator);
   if (options?.requiresGrad === true) t.requiresGrad = true;
   return t;
 }

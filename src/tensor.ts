@@ -2,6 +2,7 @@
 // and the memory discipline around them: dispose(), tidy() scopes, and a FinalizationRegistry
 // that frees what a program forgot (a backstop only: GC does not see native memory pressure
 // precisely, so long-running loops should use tidy or dispose).
+import { constants as bufferConstants } from 'node:buffer';
 import { native, type DType, type Device, type NativeTensor } from './native.js';
 import { rnnlmError } from './errors.js';
 
@@ -403,12 +404,38 @@ function flatten(data: NestedNumbers, shape: Shape, depth: number, out: number[]
   for (const x of data as readonly NestedNumbers[]) flatten(x, shape, depth + 1, out);
 }
 
-function checkShape(shape: Shape, where: string): void {
+/**
+ * The most elements a tensor may hold: the longest typed array this Node can make
+ * (buffer.constants.MAX_LENGTH, 2^32 on Node 20), since every tensor can be read back into one.
+ */
+export const MAX_TENSOR_ELEMENTS: number = bufferConstants.MAX_LENGTH;
+
+/**
+ * @internal Refuses a shape before anything is allocated from it: every dimension a non-negative
+ * safe integer (with `allowInfer`, one may be -1, as reshape takes) and the element count at most
+ * MAX_TENSOR_ELEMENTS. The engine checks again with overflow-checked int64 arithmetic.
+ */
+export function checkShape(shape: Shape, where: string, allowInfer = false): void {
   if (!Array.isArray(shape)) throw rnnlmError('ERR_RNNLM_ARGUMENT', `${where}: shape must be an array`, 'type');
+  const shown = `[${shape.join(', ')}]`;
+  let count = 1;
+  let inferred = false;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) {
-      throw rnnlmError('ERR_RNNLM_SHAPE', `${where}: invalid shape [${shape.join(', ')}]`);
+    if (allowInfer && d === -1 && !inferred) {
+      inferred = true;
+      continue;
     }
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw rnnlmError('ERR_RNNLM_SHAPE', `${where}: invalid shape ${shown} (dimensions must be non-negative integers)`);
+    }
+    count *= d;
+  }
+  // A product over 2^53 is inexact but still far above the limit, so the comparison holds.
+  if (count > MAX_TENSOR_ELEMENTS) {
+    throw rnnlmError(
+      'ERR_RNNLM_SHAPE',
+      `${where}: shape ${shown} has ${count} elements, more than a tensor may hold (${MAX_TENSOR_ELEMENTS}, the longest typed array)`,
+    );
   }
 }
 

@@ -11,10 +11,9 @@ namespace rnnlm::ops {
 
 namespace {
 
-void check_shape_dims(const Shape& shape, const char* op) {
-  for (int64_t d : shape)
-    RNNLM_CHECK(d >= 0, code::kShape,
-                std::string(op) + ": dimensions must be >= 0, got " + shape_str(shape));
+// Dimensions >= 0 and a count and byte size that fit (shape_bytes is the one checked product).
+void check_shape_dims(const Shape& shape, DType dtype, const char* op) {
+  shape_bytes(shape, dtype, op);
 }
 
 void check_device(Device device, const char* op) {
@@ -32,15 +31,15 @@ void check_dtype_value(DType dtype, const char* op) {
 // --- memory -----------------------------------------------------------------------------------
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
-  check_shape_dims(shape, "empty");
   check_dtype_value(dtype, "empty");
+  check_shape_dims(shape, dtype, "empty");
   check_device(device, "empty");
   return backend_for(device).empty(shape, dtype);
 }
 
 Tensor zeros(const Shape& shape, DType dtype, Device device) {
-  check_shape_dims(shape, "zeros");
   check_dtype_value(dtype, "zeros");
+  check_shape_dims(shape, dtype, "zeros");
   check_device(device, "zeros");
   Backend& be = backend_for(device);
   Tensor t = be.empty(shape, dtype);
@@ -49,8 +48,8 @@ Tensor zeros(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor from_host(const void* data, const Shape& shape, DType dtype, Device device) {
-  check_shape_dims(shape, "from_host");
   check_dtype_value(dtype, "from_host");
+  check_shape_dims(shape, dtype, "from_host");
   check_device(device, "from_host");
   Backend& be = backend_for(device);
   Tensor t = be.empty(shape, dtype);

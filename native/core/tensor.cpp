@@ -49,13 +49,36 @@ size_t dtype_size(DType dtype) {
   fail(code::kDType, "unknown dtype " + std::to_string(static_cast<int>(dtype)));
 }
 
-int64_t shape_numel(const Shape& shape) {
+namespace {
+
+std::string shape_context(const char* what) { return what ? std::string(what) + ": " : std::string(); }
+
+}  // namespace
+
+int64_t shape_numel(const Shape& shape, const char* what) {
+  bool empty = false;
+  for (int64_t d : shape) {
+    RNNLM_CHECK(d >= 0, code::kShape,
+                shape_context(what) + "dimensions must be >= 0, got " + shape_str(shape));
+    empty = empty || d == 0;
+  }
+  if (empty) return 0;  // (2^32, 2^32, 0) holds nothing; only a non-zero product can overflow
   int64_t n = 1;
   for (int64_t d : shape) {
-    RNNLM_CHECK(d >= 0, code::kShape, "negative dimension in shape " + shape_str(shape));
-    n *= d;
+    RNNLM_CHECK(!__builtin_mul_overflow(n, d, &n), code::kShape,
+                shape_context(what) + "shape " + shape_str(shape) +
+                    " has more elements than int64 can count (2^63 - 1)");
   }
   return n;
+}
+
+size_t shape_bytes(const Shape& shape, DType dtype, const char* what) {
+  const int64_t n = shape_numel(shape, what);
+  size_t bytes = 0;
+  RNNLM_CHECK(!__builtin_mul_overflow(static_cast<size_t>(n), dtype_size(dtype), &bytes), code::kShape,
+              shape_context(what) + "shape " + shape_str(shape) + " of " + dtype_name(dtype) +
+                  " needs more bytes than size_t can count");
+  return bytes;
 }
 
 Storage::Storage(void* data_, size_t bytes_, Device device_,
@@ -77,6 +100,7 @@ int64_t live_storage_bytes() { return g_live_bytes.load(std::memory_order_relaxe
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, DType dtype)
     : storage_(std::move(storage)), shape_(std::move(shape)), dtype_(dtype) {
   numel_ = shape_numel(shape_);
+  shape_bytes(shape_, dtype_);  // bytes() below multiplies unchecked, so the product must fit
   RNNLM_CHECK(storage_ != nullptr, code::kInternal, "tensor constructed without storage");
   RNNLM_CHECK(bytes() <= storage_->bytes, code::kInternal,
               "tensor of shape " + shape_str(shape_) + " " + dtype_name(dtype_) + " needs " +
@@ -120,18 +144,16 @@ Tensor Tensor::reshape(const Shape& shape) const {
   RNNLM_CHECK(defined(), code::kInternal, "reshape of an undefined tensor");
   Shape out = shape;
   int infer = -1;
-  int64_t known = 1;
   for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == -1) {
-      RNNLM_CHECK(infer < 0, code::kShape,
-                  "reshape: only one dimension can be -1, got " + shape_str(shape));
-      infer = static_cast<int>(i);
-    } else {
-      RNNLM_CHECK(out[i] >= 0, code::kShape,
-                  "reshape: invalid dimension in " + shape_str(shape));
-      known *= out[i];
-    }
+    if (out[i] != -1) continue;
+    RNNLM_CHECK(infer < 0, code::kShape,
+                "reshape: only one dimension can be -1, got " + shape_str(shape));
+    infer = static_cast<int>(i);
   }
+  // The known dimensions' product, overflow-checked like any shape (the -1 counts as 1).
+  Shape known_dims = out;
+  if (infer >= 0) known_dims[infer] = 1;
+  const int64_t known = shape_numel(known_dims, "reshape");
   if (infer >= 0) {
     RNNLM_CHECK(known != 0 && numel_ % known == 0, code::kShape,
                 "reshape: cannot reshape " + shape_str(shape_) + " (" + std::to_string(numel_) +

@@ -20,7 +20,12 @@ std::string shape_str(const Shape& shape);
 const char* dtype_name(DType dtype);
 const char* device_name(Device device);
 size_t dtype_size(DType dtype);
-int64_t shape_numel(const Shape& shape);
+// The one place a shape's size is computed. Every dimension must be >= 0 and the element count
+// must fit int64_t (shape_numel) and the byte count size_t (shape_bytes); otherwise kShape naming
+// the shape, prefixed with `what` (the op) when given. Checked, so a huge shape never wraps to a
+// small allocation.
+int64_t shape_numel(const Shape& shape, const char* what = nullptr);
+size_t shape_bytes(const Shape& shape, DType dtype, const char* what = nullptr);
 
 // Memory owned by a backend. `release` gives it back (free, or the CUDA caching allocator).
 struct Storage {

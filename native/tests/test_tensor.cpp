@@ -85,6 +85,32 @@ void test_memory() {
   EXPECT_ERROR(code::kArgument, "data is null", [] { ops::from_host(nullptr, {2}, DType::F32, Device::CPU); });
 }
 
+void test_shape_overflow() {
+  // Counts that wrap int64_t or size_t are refused instead of becoming a small allocation that a
+  // later gather reads past (issue 15: (2^32, 2^32) used to wrap to 0 elements).
+  constexpr int64_t k2p32 = int64_t{1} << 32;
+  constexpr int64_t kMax = INT64_MAX;
+  CHECK(shape_numel({k2p32, k2p32 / 4}) == int64_t{1} << 62);
+  CHECK(shape_numel({kMax}) == kMax);
+  CHECK(shape_numel({kMax, 0}) == 0);
+  CHECK(shape_bytes({3, 4}, DType::F32) == 48);
+  CHECK(shape_bytes({int64_t{1} << 61}, DType::I32) == size_t{1} << 63);
+  EXPECT_ERROR(code::kShape, "(4294967296, 4294967296)", [] { shape_numel({k2p32, k2p32}); });
+  EXPECT_ERROR(code::kShape, "int64", [] { shape_numel({k2p32 + 1, k2p32}); });
+  EXPECT_ERROR(code::kShape, "int64", [] { shape_numel({kMax, 2}); });
+  EXPECT_ERROR(code::kShape, "size_t", [] { shape_bytes({int64_t{1} << 62}, DType::F32); });
+  EXPECT_ERROR(code::kShape, "size_t", [] { shape_bytes({kMax}, DType::F32); });
+  EXPECT_ERROR(code::kShape, "zeros:", [] { ops::zeros({k2p32, k2p32}, DType::F32, Device::CPU); });
+  EXPECT_ERROR(code::kShape, "empty:", [] { ops::empty({int64_t{1} << 62, 4}, DType::I32, Device::CPU); });
+  Tensor t = ops::zeros({2, 3}, DType::F32, Device::CPU);
+  EXPECT_ERROR(code::kShape, "reshape", [&] { t.reshape({k2p32, k2p32}); });
+  EXPECT_ERROR(code::kShape, "reshape", [&] { t.reshape({k2p32, k2p32, -1}); });
+  Tensor empty0 = ops::zeros({0}, DType::F32, Device::CPU);
+  CHECK(shape_numel({k2p32, k2p32, 0}) == 0);
+  CHECK(empty0.reshape({k2p32, k2p32, 0}).numel() == 0);
+  EXPECT_ERROR(code::kShape, "reshape", [&] { empty0.reshape({k2p32, k2p32, 1}); });
+}
+
 void test_block_reuse() {
   // Large buffers come back from the recycling cache; the live counters see only tensors.
   const int64_t bytes0 = live_storage_bytes();
@@ -125,6 +151,7 @@ int main() {
   test_cells();
   test_tensor_and_reshape();
   test_memory();
+  test_shape_overflow();
   test_block_reuse();
   test_backends();
   return test::finish("test_tensor");
