@@ -7,6 +7,7 @@
 #include "ops/decode/decode_op.h"
 #include "errors.h"
 #include "exports.h"
+#include "layer_results.h"
 #include "tensor_wrap.h"
 
 namespace rnnlm::bindings {
@@ -94,14 +95,7 @@ Napi::Value AutoregressiveDecodeForward(const Napi::CallbackInfo& info) {
   out.Set("x", NativeTensor::Wrap(env, f.x));
   out.Set("logits", NativeTensor::Wrap(env, f.logits));
   Napi::Array layers = Napi::Array::New(env, f.layers.size());
-  for (size_t l = 0; l < f.layers.size(); ++l) {
-    Napi::Object layer = Napi::Object::New(env);
-    layer.Set("y", NativeTensor::Wrap(env, f.layers[l].y));
-    layer.Set("hN", NativeTensor::Wrap(env, f.layers[l].h_n));
-    layer.Set("cN", NativeTensor::WrapOptional(env, f.layers[l].c_n));
-    layer.Set("workspace", NativeTensor::Wrap(env, f.layers[l].workspace));
-    layers.Set(static_cast<uint32_t>(l), layer);
-  }
+  for (size_t l = 0; l < f.layers.size(); ++l) layers.Set(static_cast<uint32_t>(l), LayerForwardToJs(env, f.layers[l]));
   out.Set("layers", layers);
   return out;
 }
@@ -115,15 +109,7 @@ ops::DecodeForward ToDecodeForward(const Napi::Value& value) {
   Napi::Value layers = object.Get("layers");
   if (!layers.IsArray()) ThrowArgument(value.Env(), "forward.layers must be an array");
   Napi::Array array = layers.As<Napi::Array>();
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    Napi::Object layer = ToObject(array.Get(i), "forward.layers[i]");
-    LayerForward lf;
-    lf.y = ToTensor(layer.Get("y"), "forward.layers[i].y");
-    lf.h_n = ToTensor(layer.Get("hN"), "forward.layers[i].hN");
-    lf.c_n = ToOptionalTensor(layer.Get("cN"), "forward.layers[i].cN");
-    lf.workspace = ToTensor(layer.Get("workspace"), "forward.layers[i].workspace");
-    f.layers.push_back(lf);
-  }
+  for (uint32_t i = 0; i < array.Length(); ++i) f.layers.push_back(LayerForwardFromJs(array.Get(i), "forward.layers[i]"));
   return f;
 }
 
@@ -142,17 +128,8 @@ Napi::Value AutoregressiveDecodeBackward(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("dEmbedding", NativeTensor::Wrap(env, g.d_embedding));
   Napi::Array layers = Napi::Array::New(env, g.layers.size());
-  for (size_t l = 0; l < g.layers.size(); ++l) {
-    const LayerGradients& lg = g.layers[l];
-    Napi::Object layer = Napi::Object::New(env);
-    layer.Set("dh0", NativeTensor::Wrap(env, lg.dh0));
-    layer.Set("dc0", NativeTensor::WrapOptional(env, lg.dc0));
-    layer.Set("dwIh", NativeTensor::Wrap(env, lg.dw_ih));
-    layer.Set("dwHh", NativeTensor::Wrap(env, lg.dw_hh));
-    layer.Set("dbIh", NativeTensor::WrapOptional(env, lg.db_ih));
-    layer.Set("dbHh", NativeTensor::WrapOptional(env, lg.db_hh));
-    layers.Set(static_cast<uint32_t>(l), layer);
-  }
+  // The decoder's inputs are ids, so its layers give no dx to JS.
+  for (size_t l = 0; l < g.layers.size(); ++l) layers.Set(static_cast<uint32_t>(l), LayerGradientsToJs(env, g.layers[l], false));
   out.Set("layers", layers);
   out.Set("dOutW", NativeTensor::Wrap(env, g.d_out_w));
   out.Set("dOutB", NativeTensor::WrapOptional(env, g.d_out_b));

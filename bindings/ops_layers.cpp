@@ -7,6 +7,7 @@
 #include "core/ops.h"
 #include "errors.h"
 #include "exports.h"
+#include "layer_results.h"
 #include "tensor_wrap.h"
 
 namespace rnnlm::bindings {
@@ -56,25 +57,6 @@ Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Object ForwardToJs(Napi::Env env, const LayerForward& forward) {
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("y", NativeTensor::Wrap(env, forward.y));
-  out.Set("hN", NativeTensor::Wrap(env, forward.h_n));
-  out.Set("cN", NativeTensor::WrapOptional(env, forward.c_n));
-  out.Set("workspace", NativeTensor::Wrap(env, forward.workspace));
-  return out;
-}
-
-LayerForward ForwardFromJs(const Napi::Value& value) {
-  Napi::Object object = ToObject(value, "forward");
-  LayerForward forward;
-  forward.y = ToTensor(object.Get("y"), "forward.y");
-  forward.h_n = ToTensor(object.Get("hN"), "forward.hN");
-  forward.c_n = ToOptionalTensor(object.Get("cN"), "forward.cN");
-  forward.workspace = ToTensor(object.Get("workspace"), "forward.workspace");
-  return forward;
-}
-
 // rnnLayerForward(spec, x, weights, h0?, c0?) -> {y, hN, cN | null, workspace}
 Napi::Value RnnLayerForward(const Napi::CallbackInfo& info) {
   const LayerSpec spec = ToLayerSpec(Arg(info, 0), "spec");
@@ -82,7 +64,7 @@ Napi::Value RnnLayerForward(const Napi::CallbackInfo& info) {
   const LayerWeights weights = ToLayerWeights(Arg(info, 2), "weights");
   const Tensor h0 = ToOptionalTensor(Arg(info, 3), "h0");
   const Tensor c0 = ToOptionalTensor(Arg(info, 4), "c0");
-  return ForwardToJs(info.Env(), ops::rnn_layer_forward(spec, x, weights, h0, c0));
+  return LayerForwardToJs(info.Env(), ops::rnn_layer_forward(spec, x, weights, h0, c0));
 }
 
 // rnnLayerBackward(spec, x, weights, h0?, c0?, forward, dy, dhN?, dcN?)
@@ -94,20 +76,12 @@ Napi::Value RnnLayerBackward(const Napi::CallbackInfo& info) {
   const LayerWeights weights = ToLayerWeights(Arg(info, 2), "weights");
   const Tensor h0 = ToOptionalTensor(Arg(info, 3), "h0");
   const Tensor c0 = ToOptionalTensor(Arg(info, 4), "c0");
-  const LayerForward forward = ForwardFromJs(Arg(info, 5));
+  const LayerForward forward = LayerForwardFromJs(Arg(info, 5), "forward");
   const Tensor dy = ToTensor(Arg(info, 6), "dy");
   const Tensor dh_n = ToOptionalTensor(Arg(info, 7), "dhN");
   const Tensor dc_n = ToOptionalTensor(Arg(info, 8), "dcN");
-  LayerGradients g = ops::rnn_layer_backward(spec, x, weights, h0, c0, forward, dy, dh_n, dc_n);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("dx", NativeTensor::Wrap(env, g.dx));
-  out.Set("dh0", NativeTensor::Wrap(env, g.dh0));
-  out.Set("dc0", NativeTensor::WrapOptional(env, g.dc0));
-  out.Set("dwIh", NativeTensor::Wrap(env, g.dw_ih));
-  out.Set("dwHh", NativeTensor::Wrap(env, g.dw_hh));
-  out.Set("dbIh", NativeTensor::WrapOptional(env, g.db_ih));
-  out.Set("dbHh", NativeTensor::WrapOptional(env, g.db_hh));
-  return out;
+  const LayerGradients g = ops::rnn_layer_backward(spec, x, weights, h0, c0, forward, dy, dh_n, dc_n);
+  return LayerGradientsToJs(env, g, true);
 }
 
 Reduction ToReduction(const Napi::Value& value) {

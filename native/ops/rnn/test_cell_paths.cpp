@@ -97,16 +97,7 @@ void check_paths(CellKind cell) {
     compare(label + " h_n", r.hn, ref.hn, 2e-5, 2e-4);
     if (cell == CellKind::LSTM) compare(label + " c_n", r.cn, ref.cn, 2e-5, 2e-4);
     if (path == "cpu fused") continue;
-    auto eq = [&](const char* field, const std::vector<float>& a, const std::vector<float>& b) {
-      compare(what + " " + path + " vs cpu fused " + field, a, Vec(b.begin(), b.end()), 1e-5, 1e-4);
-    };
-    eq("dx", r.dx, fused.dx);
-    eq("dh0", r.dh0, fused.dh0);
-    eq("dw_ih", r.dw_ih, fused.dw_ih);
-    eq("dw_hh", r.dw_hh, fused.dw_hh);
-    eq("db_ih", r.db_ih, fused.db_ih);
-    eq("db_hh", r.db_hh, fused.db_hh);
-    if (cell == CellKind::LSTM) eq("dc0", r.dc0, fused.dc0);
+    compare_gradients(what + " " + path + " vs cpu fused", r, fused, cell == CellKind::LSTM);
   }
   // The backward follows the forward: db_hh against central differences of the reference loss.
   Vec numeric(p.b_hh.size());

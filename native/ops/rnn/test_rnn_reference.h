@@ -230,4 +230,19 @@ inline void compare(const std::string& what, const std::vector<float>& got, cons
                  std::to_string(worst) + ")");
 }
 
+// Every gradient of `got` against `want` (two engine runs of one problem), labelled "<label> <field>".
+inline void compare_gradients(const std::string& label, const EngineResult& got, const EngineResult& want,
+                              bool lstm) {
+  auto eq = [&](const char* field, const std::vector<float>& a, const std::vector<float>& b) {
+    compare(label + " " + field, a, Vec(b.begin(), b.end()), 1e-5, 1e-4);
+  };
+  eq("dx", got.dx, want.dx);
+  eq("dh0", got.dh0, want.dh0);
+  eq("dw_ih", got.dw_ih, want.dw_ih);
+  eq("dw_hh", got.dw_hh, want.dw_hh);
+  eq("db_ih", got.db_ih, want.db_ih);
+  eq("db_hh", got.db_hh, want.db_hh);
+  if (lstm) eq("dc0", got.dc0, want.dc0);
+}
+
 }  // namespace rnn_reference
