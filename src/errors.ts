@@ -7,7 +7,10 @@ export type ErrorCode =
   | 'ERR_RNNLM_DEVICE'
   | 'ERR_RNNLM_INDEX'
   | 'ERR_RNNLM_ARGUMENT'
+  /** More memory than there is: the size asked and the memory available are in the message. */
   | 'ERR_RNNLM_OOM'
+  /** A size beyond a format's limit (int32 ids, the typed-array maximum) or beyond plausibility. */
+  | 'ERR_RNNLM_CONFIG'
   | 'ERR_RNNLM_CUDA'
   | 'ERR_RNNLM_INTERNAL'
   | 'ERR_RNNLM_DISPOSED'

@@ -2,6 +2,8 @@
 // backward -> global-norm clip -> Adam) on random tokens, timed as the median over steps after
 // warm-up. This is the step the benchmark contract in DESIGN.md names; bench/pytorch_step.py
 // times the same step in PyTorch.
+import { checkLanguageModelPlan } from '../limits/plans.js';
+import { checkSizes } from '../limits/model_plan.js';
 import { backward } from '../autograd.js';
 import { crossEntropy, reshape } from '../functional.js';
 import { Embedding } from '../nn/embedding.js';
@@ -92,6 +94,9 @@ function randomTokens(config: BenchConfig, salt: number): Tensor {
 }
 
 export function benchLanguageModelStep(config: BenchConfig): BenchResult {
+  checkSizes('bench', { vocab: config.vocab, embedding: config.embedding, hidden: config.hidden, layers: config.layers, batch: config.batch, seq: config.seq }, 'layers');
+  const lm = { vocabSize: config.vocab, embedding: config.embedding, hidden: config.hidden, layers: config.layers, cell: config.cell, dropout: 0 };
+  checkLanguageModelPlan('this benchmark', lm, { tokens: config.batch * config.seq, optimizer: 'adam', device: config.device });
   const generator = new Generator(config.seed);
   const embedding = new Embedding(config.vocab, config.embedding, { generator });
   const rnn = makeRnn(config, generator);

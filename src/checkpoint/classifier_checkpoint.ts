@@ -2,6 +2,7 @@
 // names), vocab.json (char level, with the "unk" special at id 0), and model.safetensors with
 // PyTorch state_dict names embedding.weight, rnn.*, fc.weight, fc.bias. Loading checks every
 // field, name and shape against config.json before a model is built, as the LM loader does.
+import { checkModelSizes } from '../limits/model_plan.js';
 import { join } from 'node:path';
 import { rnnlmError } from '../errors.js';
 import { ClassifierVocab } from '../classify/vocab.js';
@@ -67,6 +68,7 @@ export function parseClassifierConfig(config: CheckpointConfig, source: string):
       bad(source, `model.${key} must be a positive integer, got ${JSON.stringify(v) ?? 'nothing'}`);
     }
   }
+  checkModelSizes(source, m, ['vocab_size', 'embedding', 'hidden', 'layers', 'num_classes']);
   if (!CELL_TYPES.includes(m.cell as CellType)) {
     bad(source, `model.cell must be one of ${CELL_TYPES.join(', ')}, got ${JSON.stringify(m.cell) ?? 'nothing'}`);
   }

@@ -1,6 +1,7 @@
 // config.json and vocab.json of a checkpoint folder: their types, and the checks that turn a
 // foreign, newer or inconsistent file into a message saying what is wrong.
 import { rnnlmError } from '../errors.js';
+import { checkModelSizes } from '../limits/model_plan.js';
 import { CELL_TYPES, type CellType, type LanguageModelConfig } from '../models/language_model.js';
 import type { TokenizerLevel, VocabJSON } from '../data/tokenizer.js';
 
@@ -89,6 +90,7 @@ export function parseLanguageModelConfig(config: CheckpointConfig, source: strin
       bad(source, `model.${key} must be a positive integer, got ${JSON.stringify(v) ?? 'nothing'}`);
     }
   }
+  checkModelSizes(source, m, ['vocab_size', 'embedding', 'hidden', 'layers']);
   if (!CELL_TYPES.includes(m.cell as CellType)) {
     bad(source, `model.cell must be one of ${CELL_TYPES.join(', ')}, got ${JSON.stringify(m.cell) ?? 'nothing'}`);
   }

@@ -7,6 +7,7 @@
 // into it; with a bidirectional encoder or several layers the reference's decoder and
 // latent2hidden differ (it makes the decoder bidirectional too), so they do not.
 // Loading checks every field, name and shape against config.json before a model is built.
+import { checkModelSizes } from '../limits/model_plan.js';
 import { join } from 'node:path';
 import { rnnlmError } from '../errors.js';
 import { CELL_TYPES, type CellType } from '../models/language_model.js';
@@ -85,6 +86,7 @@ export function parseSentenceVaeConfig(config: CheckpointConfig, source: string)
   if (typeof m.max_length !== 'number' || !Number.isInteger(m.max_length) || m.max_length < 2) {
     bad(source, `model.max_length must be an integer >= 2, got ${JSON.stringify(m.max_length) ?? 'nothing'}`);
   }
+  checkModelSizes(source, m, ['vocab_size', 'embedding', 'hidden', 'latent', 'layers', 'max_length']);
   if (!CELL_TYPES.includes(m.cell as CellType)) bad(source, `model.cell must be one of ${CELL_TYPES.join(', ')}, got ${JSON.stringify(m.cell) ?? 'nothing'}`);
   for (const key of ['bidirectional', 'decoder_only'] as const) {
     if (typeof m[key] !== 'boolean') bad(source, `model.${key} must be true or false, got ${JSON.stringify(m[key]) ?? 'nothing'}`);

@@ -1,6 +1,7 @@
 // The settings of a classifier training run, their defaults and their checks. The defaults are
 // the classic names-to-language recipe at a size a laptop CPU trains in a few minutes: a
 // bidirectional GRU over character embeddings, Adam, length-bucketed batches.
+import { checkSizes } from '../limits/model_plan.js';
 import { rnnlmError } from '../errors.js';
 import { CELL_TYPES, type CellType } from '../models/language_model.js';
 import type { DeviceRequest } from '../runtime.js';
@@ -67,6 +68,7 @@ export function checkClassifierOptions(o: ClassifierTrainOptions): void {
   for (const key of ['embedding', 'hidden', 'layers', 'batch', 'epochs'] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1) fail(`${key} must be a positive integer, got ${o[key]}`);
   }
+  checkSizes('classify train', { embedding: o.embedding, hidden: o.hidden, layers: o.layers, batch: o.batch }, 'layers');
   if (!Number.isSafeInteger(o.seed) || o.seed < 0) fail(`seed must be a non-negative integer, got ${o.seed}`);
   if (!(o.testFraction > 0 && o.testFraction < 1)) fail(`testFraction must be in (0, 1), got ${o.testFraction}`);
   if (!(o.dropout >= 0 && o.dropout < 1)) fail(`dropout must be in [0, 1), got ${o.dropout}`);

@@ -5,6 +5,7 @@
 // RUN/best on the lowest held-out loss. The run folder also gets metrics.jsonl, split.json and
 // test.csv (see split_files.ts). RUN/last holds the trainer state too, so `resume` continues a
 // run (after Ctrl-C, or to more epochs) bit for bit.
+import { checkClassifierPlan } from '../limits/plans.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
@@ -136,8 +137,7 @@ export class ClassifierTrainer {
     // One generator for the weights and dropout, another stream for the batch order: both seeded.
     const generator = new Generator(options.seed);
     this.#generator = generator;
-    this.model = new SequenceClassifier(
-      {
+    const config = {
         vocabSize: this.vocab.size,
         embedding: options.embedding,
         hidden: options.hidden,
@@ -146,9 +146,10 @@ export class ClassifierTrainer {
         bidirectional: options.bidirectional,
         dropout: options.dropout,
         numClasses: data.labels.length,
-      },
-      { generator },
-    );
+      };
+    const longest = this.#ids.reduce((most, ids) => Math.max(most, ids.length), 1);
+    checkClassifierPlan('training this classifier', config, { tokens: options.batch * longest, optimizer: 'adam', device: this.device });
+    this.model = new SequenceClassifier(config, { generator });
     if (this.device !== 'cpu') this.model.to(this.device);
     this.#optimizer = new Adam(this.model.parameters(), { lr: options.lr, weightDecay: options.weightDecay });
     const labels = Int32Array.from(data.examples, (e) => e.label);
@@ -186,7 +187,7 @@ export class ClassifierTrainer {
     const dir = resolve(runDir);
     const last = join(dir, 'last');
     const checkpoint = readCheckpoint(last, { kind: 'classifier', requireTrainer: true });
-    const saved = savedClassifierOptions(checkpoint.trainer!.state, last);
+    const saved = savedClassifierOptions(checkpoint, last);
     const options = resumedOptions(saved, overrides, CLASSIFIER_RESUMABLE_KEYS, ['data']);
     checkClassifierOptions(options);
     const data = readClassificationData(options.data, { textColumn: options.textColumn, labelColumn: options.labelColumn });

@@ -6,7 +6,11 @@ import type { SafeTensor } from '../io/safetensors.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { isCount, isRecord, readSavedTrainer, restoreTrainer, snapshotTrainer, trainerStateError, withDefaults, type RestoreTarget, type SavedTrainerState } from '../train/trainer_state.js';
+import { join } from 'node:path';
+import type { Checkpoint } from '../checkpoint/checkpoint.js';
+import { classifierWeightShapes, parseClassifierConfig } from '../checkpoint/classifier_checkpoint.js';
+import { checkWeights } from '../checkpoint/weights.js';
+import { checkStateFields, checkTrainerFitsCheckpoint, isIndex, isRecord, readSavedTrainer, restoreTrainer, snapshotTrainer, trainerStateError, withDefaults, type RestoreTarget, type SavedTrainerState } from '../train/trainer_state.js';
 import { CLASSIFIER_DEFAULTS, checkClassifierOptions, type ClassifierTrainOptions } from './options.js';
 
 /** Where a run stands, in plain numbers. */
@@ -38,13 +42,11 @@ export function snapshotClassifierTrainer(options: ClassifierTrainOptions, state
 }
 
 function checkState(state: Record<string, unknown>, source: string): void {
-  for (const key of ['step', 'epoch', 'batch', 'batchRandom', 'lossSum', 'seen', 'trainSeconds', 'epochsDone'] as const) {
-    if (!isCount(state[key])) trainerStateError(source, `field state.${key} is ${JSON.stringify(state[key])}`);
-  }
+  checkStateFields(state, source, ['step', 'epoch', 'batch', 'batchRandom', 'seen', 'epochsDone'], ['lossSum', 'trainSeconds']);
   if ((state.epoch as number) < 1) trainerStateError(source, `field state.epoch is ${String(state.epoch)}`);
   if (typeof state.fingerprint !== 'string') trainerStateError(source, 'has no data fingerprint');
   const best = state.best;
-  if (best !== null && !(isRecord(best) && typeof best.loss === 'number' && typeof best.epoch === 'number')) trainerStateError(source, 'field state.best is not {loss, epoch}');
+  if (best !== null && !(isRecord(best) && typeof best.loss === 'number' && isIndex(best.epoch))) trainerStateError(source, 'field state.best is not {loss, epoch}');
 }
 
 function savedClassifierTrainer(json: unknown, source: string): SavedTrainerState<ClassifierTrainOptions, ClassifierTrainerState> {
@@ -52,9 +54,21 @@ function savedClassifierTrainer(json: unknown, source: string): SavedTrainerStat
 }
 
 /** The options a saved run was started with (defaults filled in for keys added later). */
-export function savedClassifierOptions(json: unknown, source: string): ClassifierTrainOptions {
-  return withDefaults<ClassifierTrainOptions>(savedClassifierTrainer(json, source).options, CLASSIFIER_DEFAULTS, checkClassifierOptions, source);
+export function savedClassifierOptions(checkpoint: Checkpoint, source: string): ClassifierTrainOptions {
+  if (checkpoint.trainer === null) trainerStateError(source, 'is missing (this checkpoint cannot resume training)');
+  const saved = savedClassifierTrainer(checkpoint.trainer.state, source);
+  const options = withDefaults<ClassifierTrainOptions>(saved.options, CLASSIFIER_DEFAULTS, checkClassifierOptions, source);
+  const config = parseClassifierConfig(checkpoint.config, join(checkpoint.dir, 'config.json'));
+  const expected = classifierWeightShapes(config);
+  checkWeights(checkpoint.weights, expected, `${join(checkpoint.dir, 'model.safetensors')} does not match its config.json`, 'ERR_RNNLM_CHECKPOINT');
+  checkTrainerFitsCheckpoint({ ...saved, options }, { config, trainer: checkpoint.trainer }, expected, CLASSIFIER_MODEL_KEYS, source);
+  return options;
 }
+
+/** Options that size the model, and their config.json keys. */
+const CLASSIFIER_MODEL_KEYS = [
+  ['embedding', 'embedding'], ['hidden', 'hidden'], ['layers', 'layers'], ['cell', 'cell'], ['bidirectional', 'bidirectional'], ['dropout', 'dropout'],
+] as const;
 
 /** Loads weights, optimizer moments and the generator's offset into `target`; returns the run's position. */
 export function restoreClassifierTrainer(

@@ -31,7 +31,8 @@ Examples:
         const { text } = readCorpus(flags.data);
         const r = evaluateText(model, tokenizer, text, { chunk: flags.chunk });
         if (flags.json === true) {
-          process.stdout.write(`${JSON.stringify(r)}\n`);
+          // JSON has no Infinity: a perplexity past float64 (nll > 709 nats) is written as the string.
+          process.stdout.write(`${JSON.stringify(r, (_key, v: unknown) => (v === Infinity ? 'Infinity' : v))}\n`);
         } else {
           process.stdout.write(`tokens ${r.tokens}\nnll    ${r.nll.toFixed(4)} nats/token\nppl    ${r.ppl.toFixed(2)}\nbpc    ${r.bpc.toFixed(4)}\n`);
         }

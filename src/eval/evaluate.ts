@@ -4,6 +4,7 @@ import { noGrad } from '../autograd.js';
 import type { Chunk } from '../data/stream.js';
 import { softmaxNll } from '../functional.js';
 import { disposeState, type LanguageModel, type LanguageModelState } from '../models/language_model.js';
+import { rnnlmError } from '../errors.js';
 import { fromInt32Array, tidy } from '../tensor.js';
 
 export type { Chunk };
@@ -44,6 +45,10 @@ export function scoreChunks(model: LanguageModel, chunks: Iterable<Chunk>, batch
     disposeState(state);
     model.train(wasTraining);
   }
-  const nll = tokens > 0 ? total / tokens : Number.NaN;
+  if (tokens === 0) throw rnnlmError('ERR_RNNLM_DATA', 'no tokens to score');
+  const nll = total / tokens;
+  if (Number.isNaN(nll)) {
+    throw rnnlmError('ERR_RNNLM_NAN', `the model's loss on these ${tokens} tokens is NaN: its weights are not finite (a diverged run?)`);
+  }
   return { tokens, nll, ppl: Math.exp(nll) };
 }

@@ -12,6 +12,11 @@ export interface StepForward<T> {
   loss: Tensor;
   /** What the trainer keeps from the step, taken after the update (inside its tidy scope). */
   keep: () => T;
+  /**
+   * Targets the loss counted (0-d), read only when the loss is not finite: a mean over no targets
+   * is NaN, and that is bad data (ERR_RNNLM_DATA "no tokens to score"), not a diverged run.
+   */
+  scored?: Tensor;
 }
 
 export interface StepResult<T> {
@@ -37,7 +42,12 @@ export function guardedStep<T>(
     optimizer.zeroGrad();
     const out = forward();
     const loss = out.loss.item();
-    if (!Number.isFinite(loss)) return { loss, gradNorm: null, ok: false as const };
+    if (!Number.isFinite(loss)) {
+      if (out.scored !== undefined && out.scored.item() === 0) {
+        throw rnnlmError('ERR_RNNLM_DATA', 'no tokens to score: every target of this batch is the ignore index; nothing was updated');
+      }
+      return { loss, gradNorm: null, ok: false as const };
+    }
     backward(out.loss);
     const gradNorm = clip > 0 ? clipGradNorm(params, clip) : null;
     if (gradNorm !== null && !Number.isFinite(gradNorm)) return { loss, gradNorm, ok: false as const };

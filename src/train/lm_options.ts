@@ -4,6 +4,7 @@ import { rnnlmError } from '../errors.js';
 import { CELL_TYPES, type CellType } from '../models/language_model.js';
 import type { DeviceRequest } from '../runtime.js';
 import { checkSchedule, type ScheduleKind } from './schedule.js';
+import { checkElements, checkSizes } from '../limits/model_plan.js';
 
 export type OptimizerKind = 'adam' | 'sgd' | 'rmsprop';
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['adam', 'sgd', 'rmsprop'];
@@ -121,6 +122,9 @@ export function checkLmOptions(o: LmTrainOptions): void {
   for (const key of ['embedding', 'hidden', 'layers', 'batch', 'seq', 'validBatch', 'minCount', 'validEvery', 'sampleLength'] as const) positiveInt(key, o[key]);
   for (const key of ['sampleEvery', 'patience'] as const) nonNegativeInt(key, o[key]);
   if (o.maxVocab !== null) positiveInt('maxVocab', o.maxVocab);
+  checkSizes('train', { embedding: o.embedding, hidden: o.hidden, layers: o.layers, batch: o.batch, seq: o.seq, validBatch: o.validBatch, ...(o.maxVocab === null ? {} : { maxVocab: o.maxVocab }) }, 'layers');
+  checkElements('train', `a batch of ${o.batch} x ${o.seq} token ids`, o.batch * o.seq);
+  checkElements('train', `a validation batch of ${o.validBatch} x ${o.seq} token ids`, o.validBatch * o.seq);
   if (o.steps !== null) positiveInt('steps', o.steps);
   if (o.epochs !== null) positiveInt('epochs', o.epochs);
   nonNegativeInt('seed', o.seed);

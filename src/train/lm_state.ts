@@ -8,9 +8,15 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { checkLmOptions, LM_DEFAULTS, type LmTrainOptions } from './lm_options.js';
+import type { Checkpoint } from '../checkpoint/checkpoint.js';
+import type { LanguageModelCheckpointConfig } from '../checkpoint/config.js';
+import { languageModelWeightShapes } from '../checkpoint/weights.js';
 import {
   asTrainerStateError,
-  isCount,
+  checkStateFields,
+  checkTrainerFitsCheckpoint,
+  isIndex,
+  isRecord,
   readSavedTrainer,
   restoreTrainer,
   savedTensor,
@@ -66,18 +72,41 @@ export function snapshotTrainerState(
 }
 
 function savedTrainer(json: unknown, source: string): SavedTrainer {
-  return readSavedTrainer<LmTrainOptions, LmTrainerState>(json, source, FORMAT, 'an rnnlm language-model trainer state', (state) => {
-    for (const key of ['step', 'epoch', 'chunk', 'staleValidations', 'elapsed'] as const) {
-      if (!isCount(state[key])) trainerStateError(source, `field state.${key} is ${JSON.stringify(state[key])}`);
-    }
+  const saved = readSavedTrainer<LmTrainOptions, LmTrainerState>(json, source, FORMAT, 'an rnnlm language-model trainer state', (state) => {
+    checkStateFields(state, source, ['step', 'epoch', 'chunk', 'staleValidations'], ['elapsed']);
     if (typeof state.fingerprint !== 'string') trainerStateError(source, 'has no data fingerprint');
+    const best = state.best;
+    if (best !== null && !(isRecord(best) && typeof best.loss === 'number' && Number.isFinite(best.loss) && isIndex(best.step) && best.step <= (state.step as number))) {
+      trainerStateError(source, `field state.best is ${JSON.stringify(best)}, not {loss, step} of a step taken`);
+    }
   }) as SavedTrainer;
+  if (typeof saved.carried !== 'boolean') trainerStateError(source, 'field carried is not true or false');
+  return saved;
 }
 
-/** The options a saved run was started with (defaults filled in for keys added later). */
-export function savedOptions(json: unknown, source: string): LmTrainOptions {
-  return withDefaults<LmTrainOptions>(savedTrainer(json, source).options, LM_DEFAULTS, checkLmOptions, source);
+/**
+ * The options a saved run was started with (defaults filled in for keys added later), once the
+ * whole trainer state is checked against the checkpoint's config and tensors: nothing is built
+ * from a trainer.json that does not describe these weights.
+ */
+export function savedOptions(checkpoint: Checkpoint, source: string): LmTrainOptions {
+  if (checkpoint.trainer === null) trainerStateError(source, 'is missing (this checkpoint cannot resume training)');
+  const saved = savedTrainer(checkpoint.trainer.state, source);
+  const options = withDefaults<LmTrainOptions>(saved.options, LM_DEFAULTS, checkLmOptions, source);
+  const config = checkpoint.config as LanguageModelCheckpointConfig;
+  checkTrainerFitsCheckpoint({ ...saved, options }, { config, trainer: checkpoint.trainer }, languageModelWeightShapes(config), LM_MODEL_KEYS, source);
+  for (const name of ['carried.h', 'carried.c']) {
+    const t = checkpoint.trainer.tensors.get(name);
+    const want = [options.layers, options.batch, options.hidden];
+    if (t !== undefined && (t.shape.length !== 3 || t.shape.some((d, i) => d !== want[i]))) {
+      trainerStateError(source, `tensor '${name}' is [${t.shape.join(', ')}], expected [${want.join(', ')}] (layers, batch, hidden)`);
+    }
+  }
+  return options;
 }
+
+/** Options that size the model, and their config.json keys. */
+const LM_MODEL_KEYS = [['embedding', 'embedding'], ['hidden', 'hidden'], ['layers', 'layers'], ['cell', 'cell'], ['dropout', 'dropout']] as const;
 
 export interface CheckpointWithTrainer {
   weights: ReadonlyMap<string, SafeTensor>;

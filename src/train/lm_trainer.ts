@@ -2,11 +2,12 @@
 // PyTorch's word_language_model): the state is carried from chunk to chunk, detached, and reset
 // at each epoch. Everything a step depends on (weights, optimizer moments, generator offset,
 // carried state, data position) is saved in RUN/last, so a resumed run continues bit for bit.
+import { checkLanguageModelPlan } from '../limits/plans.js';
 import { join, resolve } from 'node:path';
 import { TokenStream, tokenizerFromJSON, type Tokenizer } from '../data/index.js';
 import { rnnlmError } from '../errors.js';
 import { scoreChunks, type Chunk } from '../eval/evaluate.js';
-import { crossEntropy } from '../functional.js';
+import { softmaxNll } from '../functional.js';
 import { detachState, disposeState, LanguageModel, type LanguageModelState } from '../models/language_model.js';
 import { Adam, RMSprop, SGD, type Optimizer } from '../optim/index.js';
 import { Generator } from '../random.js';
@@ -130,17 +131,17 @@ export class LanguageModelTrainer {
     this.#deviceNote = choice.fallbackReason;
     this.#resumed = resumed;
     this.#generator = new Generator(options.seed);
-    this.model = new LanguageModel(
-      {
-        vocabSize: data.tokenizer.vocabSize,
-        embedding: options.embedding,
-        hidden: options.hidden,
-        layers: options.layers,
-        cell: options.cell,
-        dropout: options.dropout,
-      },
-      { generator: this.#generator },
-    );
+    const config = {
+      vocabSize: data.tokenizer.vocabSize,
+      embedding: options.embedding,
+      hidden: options.hidden,
+      layers: options.layers,
+      cell: options.cell,
+      dropout: options.dropout,
+    };
+    const tokens = Math.max(options.batch, options.validBatch) * options.seq;
+    checkLanguageModelPlan('training this language model', config, { tokens, optimizer: options.optimizer, momentum: options.momentum, device: this.device });
+    this.model = new LanguageModel(config, { generator: this.#generator });
     if (this.device !== 'cpu') this.model.to(this.device);
     this.#optimizer = makeOptimizer(options, this.model);
     this.#stream = new TokenStream(data.train, options.batch);
@@ -179,7 +180,7 @@ export class LanguageModelTrainer {
   static resume(runDir: string, overrides: Partial<LmTrainOptions> = {}): LanguageModelTrainer {
     const dir = resolve(runDir);
     const checkpoint = readCheckpoint(join(dir, 'last'), { kind: 'language_model', requireTrainer: true });
-    const saved = savedOptions(checkpoint.trainer!.state, join(dir, 'last'));
+    const saved = savedOptions(checkpoint, join(dir, 'last'));
     const options = resumedOptions(saved, overrides, RESUMABLE_KEYS, ['data', 'valid']);
     checkLmOptions(options);
     const tokenizer = tokenizerFromJSON(checkpoint.vocab, join(dir, 'last', 'vocab.json'));
@@ -306,7 +307,8 @@ export class LanguageModelTrainer {
         const inputs = fromInt32Array(chunk.inputs, [chunk.steps, o.batch], { device: this.device });
         const targets = fromInt32Array(chunk.targets, [chunk.steps * o.batch], { device: this.device });
         const out = this.model.forward(inputs, previous);
-        return { loss: crossEntropy(out.logits, targets), keep: () => detachState(out.state) };
+        const { loss, count } = softmaxNll(out.logits, targets);
+        return { loss, scored: count, keep: () => detachState(out.state) };
       },
       (what) => this.#diverged(`${what} at step ${this.#state.step + 1}; nothing was updated`),
     );

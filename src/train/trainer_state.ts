@@ -55,9 +55,78 @@ export function readSavedTrainer<O, S>(json: unknown, source: string, format: st
   if (!isRecord(json.state)) trainerStateError(source, 'has no state');
   checkState(json.state);
   if (!isSavedOptimizer(json.optimizer)) trainerStateError(source, 'has no optimizer record');
-  if (!isRecord(json.generator)) trainerStateError(source, 'has no generator state');
+  checkOptimizerRecord(json.optimizer, source);
+  checkGeneratorState(json.generator, source);
   if (!isRecord(json.options)) trainerStateError(source, 'has no options');
   return json as unknown as SavedTrainerState<O, S>;
+}
+
+function checkOptimizerRecord(record: SavedOptimizer, source: string): void {
+  record.steps.forEach((step, i) => {
+    if (step !== null && !isIndex(step)) trainerStateError(source, `optimizer.steps[${i}] is ${JSON.stringify(step)}, not a step count`);
+  });
+  for (const [name, value] of Object.entries(record.hyperparameters)) {
+    if (typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
+      trainerStateError(source, `optimizer hyperparameter '${name}' is ${JSON.stringify(value)}`);
+    }
+  }
+}
+
+function checkGeneratorState(generator: unknown, source: string): void {
+  if (!isRecord(generator)) trainerStateError(source, 'has no generator state');
+  if (typeof generator.seed !== 'string' || !/^\d{1,20}$/.test(generator.seed)) trainerStateError(source, `generator seed ${JSON.stringify(generator.seed)} is not a decimal integer`);
+  if (!isIndex(generator.offset)) trainerStateError(source, `generator offset ${JSON.stringify(generator.offset)} is not a non-negative integer`);
+}
+
+/** Whether `v` is a non-negative safe integer: a step, an epoch, a position. */
+export function isIndex(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * Checks the fields of a trainer's state record: `integers` are non-negative safe integers
+ * (steps, epochs, positions), `amounts` finite numbers >= 0 (seconds, sums).
+ */
+export function checkStateFields(state: Record<string, unknown>, source: string, integers: readonly string[], amounts: readonly string[]): void {
+  for (const key of integers) if (!isIndex(state[key])) trainerStateError(source, `field state.${key} is ${JSON.stringify(state[key])}, not a non-negative integer`);
+  for (const key of amounts) if (!isCount(state[key])) trainerStateError(source, `field state.${key} is ${JSON.stringify(state[key])}`);
+}
+
+/** A saved option and the config.json `model` key that must hold the same value. */
+export type ModelKeyPair = readonly [option: string, configKey: string];
+
+/**
+ * Before a resumed run builds anything: its saved options must describe the model config.json
+ * describes (trainer.json's `hidden` against config.json's `model.hidden`, ...), the optimizer
+ * record must have one entry per weight tensor, and every optimizer buffer must have its
+ * parameter's shape (`expected`, the config's tensors in parameter order).
+ */
+export function checkTrainerFitsCheckpoint(
+  saved: SavedTrainerState<unknown, unknown>,
+  checkpoint: { config: { model: Record<string, unknown> }; trainer: { tensors: ReadonlyMap<string, SafeTensor> } },
+  expected: ReadonlyMap<string, { shape: readonly number[] }>,
+  pairs: readonly ModelKeyPair[],
+  source: string,
+): void {
+  const options = saved.options as Record<string, unknown>;
+  for (const [option, key] of pairs) {
+    if (options[option] !== checkpoint.config.model[key]) {
+      trainerStateError(source, `option ${option} is ${JSON.stringify(options[option])} but config.json says model.${key} is ${JSON.stringify(checkpoint.config.model[key])}; the state does not belong to these weights`);
+    }
+  }
+  const shapes = [...expected.values()].map((e) => e.shape);
+  if (saved.optimizer.steps.length !== shapes.length) {
+    trainerStateError(source, `optimizer record lists ${saved.optimizer.steps.length} parameters but the model has ${shapes.length}`);
+  }
+  for (const [name, tensor] of checkpoint.trainer.tensors) {
+    const match = /^optimizer\.(\d+)\./.exec(name);
+    if (match === null) continue;
+    const shape = shapes[Number(match[1])];
+    if (shape === undefined || saved.optimizer.steps[Number(match[1])] === null) trainerStateError(source, `tensor '${name}' belongs to no updated parameter`);
+    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+      trainerStateError(source, `tensor '${name}' is [${tensor.shape.join(', ')}], its parameter [${shape.join(', ')}]`);
+    }
+  }
 }
 
 /** A tensor of optimizer.safetensors on `device`; it must be F32. */

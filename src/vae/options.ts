@@ -3,6 +3,7 @@
 // 1e-3, batch 32, max length 60, logistic KL annealing k = 0.0025, x0 = 2500, embedding dropout
 // 0.5, word dropout 0, words seen once become <unk> (its --min_occ 1 keeps words seen more than
 // once, i.e. our minCount 2), no gradient clipping.
+import { checkElements, checkSizes } from '../limits/model_plan.js';
 import { rnnlmError } from '../errors.js';
 import { CELL_TYPES, type CellType } from '../models/language_model.js';
 import type { DeviceRequest } from '../runtime.js';
@@ -92,6 +93,8 @@ export function checkVaeOptions(o: VaeTrainOptions): void {
   if (o.format !== null && !SENTENCE_FORMATS.includes(o.format)) fail(`format must be one of ${SENTENCE_FORMATS.join(', ')}, got '${String(o.format)}'`);
   for (const key of ['embedding', 'hidden', 'latent', 'layers', 'batch', 'minCount', 'epochs', 'logEvery'] as const) positiveInt(key, o[key]);
   if (!Number.isInteger(o.maxLength) || o.maxLength < 2) fail(`maxLength must be an integer >= 2 (a word and <eos>), got ${o.maxLength}`);
+  checkSizes('vae train', { embedding: o.embedding, hidden: o.hidden, latent: o.latent, layers: o.layers, batch: o.batch, maxLength: o.maxLength }, 'layers');
+  checkElements('vae train', `a batch of ${o.batch} x ${o.maxLength} token ids`, o.batch * o.maxLength);
   if (!Number.isInteger(o.seed) || o.seed < 0) fail(`seed must be a non-negative integer, got ${o.seed}`);
   unit('wordDropout', o.wordDropout);
   unit('embeddingDropout', o.embeddingDropout, true);

@@ -7,6 +7,7 @@
 // {split, step, epoch, elbo, nll, kl, kl_weight} with the terms summed per sentence and
 // averaged over sentences. RUN/last also holds the trainer state (Adam's moments, the position
 // within the epoch, the generator's offset), so a run stopped by Ctrl-C resumes bit for bit.
+import { checkSentenceVaePlan } from '../limits/plans.js';
 import { join, resolve } from 'node:path';
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { saveSentenceVae } from '../checkpoint/vae_checkpoint.js';
@@ -126,8 +127,7 @@ export class SentenceVaeTrainer {
     this.device = choice.device;
     this.#deviceNote = choice.fallbackReason;
     const v = data.vocab;
-    this.model = new SentenceVAE(
-      {
+    const config = {
         vocabSize: v.size,
         embedding: options.embedding,
         hidden: options.hidden,
@@ -140,9 +140,9 @@ export class SentenceVaeTrainer {
         maxLength: options.maxLength,
         specials: { ...v.specials },
         decoderOnly: options.decoderOnly,
-      },
-      { generator: (this.#generator = new Generator(options.seed)) },
-    );
+      };
+    checkSentenceVaePlan('training this sentence VAE', config, { tokens: options.batch * options.maxLength, optimizer: 'adam', device: this.device });
+    this.model = new SentenceVAE(config, { generator: (this.#generator = new Generator(options.seed)) });
     if (this.device !== 'cpu') this.model.to(this.device);
     this.#optimizer = new Adam(this.model.parameters(), { lr: options.lr });
     this.#resumed = resumed;
@@ -183,7 +183,7 @@ export class SentenceVaeTrainer {
     const dir = resolve(runDir);
     const last = join(dir, 'last');
     const checkpoint = readCheckpoint(last, { kind: 'sentence_vae', requireTrainer: true });
-    const saved = savedVaeOptions(checkpoint.trainer!.state, last);
+    const saved = savedVaeOptions(checkpoint, last);
     const options = resumedOptions(saved, overrides, VAE_RESUMABLE_KEYS, ['data', 'valid']);
     checkVaeOptions(options);
     const vocab = SentenceVocab.fromJSON(checkpoint.vocab, join(last, 'vocab.json'));

@@ -5,7 +5,11 @@ import type { SafeTensor } from '../io/safetensors.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { isCount, isRecord, readSavedTrainer, restoreTrainer, snapshotTrainer, trainerStateError, withDefaults, type RestoreTarget, type SavedTrainerState } from '../train/trainer_state.js';
+import { join } from 'node:path';
+import type { Checkpoint } from '../checkpoint/checkpoint.js';
+import { parseSentenceVaeConfig, sentenceVaeWeightShapes } from '../checkpoint/vae_checkpoint.js';
+import { checkWeights } from '../checkpoint/weights.js';
+import { checkStateFields, checkTrainerFitsCheckpoint, isIndex, isRecord, readSavedTrainer, restoreTrainer, snapshotTrainer, trainerStateError, withDefaults, type RestoreTarget, type SavedTrainerState } from '../train/trainer_state.js';
 import { checkVaeOptions, VAE_DEFAULTS, type VaeTrainOptions } from './options.js';
 
 /** Sums over sentences of a stretch of training batches. */
@@ -49,26 +53,44 @@ export function snapshotVaeTrainer(options: VaeTrainOptions, state: VaeTrainerSt
 }
 
 function checkState(state: Record<string, unknown>, source: string): void {
-  for (const key of ['step', 'epoch', 'batch', 'epochSeconds', 'trainSeconds', 'elapsed', 'epochsDone'] as const) {
-    if (!isCount(state[key])) trainerStateError(source, `field state.${key} is ${JSON.stringify(state[key])}`);
-  }
+  checkStateFields(state, source, ['step', 'epoch', 'batch', 'epochsDone'], ['epochSeconds', 'trainSeconds', 'elapsed']);
   if ((state.epoch as number) < 1) trainerStateError(source, `field state.epoch is ${String(state.epoch)}`);
   for (const name of ['epochSums', 'window'] as const) {
     const v = state[name];
-    if (!isRecord(v) || !['nll', 'kl', 'sentences', 'steps'].every((k) => typeof v[k] === 'number')) trainerStateError(source, `field state.${name} is not {nll, kl, sentences, steps}`);
+    if (!isRecord(v) || !['nll', 'kl'].every((k) => typeof v[k] === 'number' && Number.isFinite(v[k])) || !['sentences', 'steps'].every((k) => isIndex(v[k]))) {
+      trainerStateError(source, `field state.${name} is not {nll, kl, sentences, steps}`);
+    }
   }
   if (typeof state.fingerprint !== 'string') trainerStateError(source, 'has no data fingerprint');
   const best = state.best;
-  if (best !== null && !(isRecord(best) && typeof best.elbo === 'number' && typeof best.epoch === 'number')) trainerStateError(source, 'field state.best is not {elbo, epoch}');
+  if (best !== null && !(isRecord(best) && typeof best.elbo === 'number' && isIndex(best.epoch))) trainerStateError(source, 'field state.best is not {elbo, epoch}');
 }
 
 function savedVaeTrainer(json: unknown, source: string): SavedTrainerState<VaeTrainOptions, VaeTrainerState> {
   return readSavedTrainer(json, source, FORMAT, 'an rnnlm sentence-VAE trainer state', (s) => checkState(s, source));
 }
 
-/** The options a saved run was started with (defaults filled in for keys added later). */
-export function savedVaeOptions(json: unknown, source: string): VaeTrainOptions {
-  return withDefaults<VaeTrainOptions>(savedVaeTrainer(json, source).options, VAE_DEFAULTS, checkVaeOptions, source);
+/** Options that size the model, and their config.json keys. */
+const VAE_MODEL_KEYS = [
+  ['embedding', 'embedding'], ['hidden', 'hidden'], ['latent', 'latent'], ['layers', 'layers'], ['cell', 'cell'],
+  ['bidirectional', 'bidirectional'], ['maxLength', 'max_length'], ['decoderOnly', 'decoder_only'],
+  ['wordDropout', 'word_dropout'], ['embeddingDropout', 'embedding_dropout'],
+] as const;
+
+/**
+ * The options a saved run was started with (defaults filled in for keys added later), once the
+ * trainer state and config.json are checked against each other and the tensors' shapes.
+ */
+export function savedVaeOptions(checkpoint: Checkpoint, source: string): VaeTrainOptions {
+  if (checkpoint.trainer === null) trainerStateError(source, 'is missing (this checkpoint cannot resume training)');
+  const saved = savedVaeTrainer(checkpoint.trainer.state, source);
+  const options = withDefaults<VaeTrainOptions>(saved.options, VAE_DEFAULTS, checkVaeOptions, source);
+  const configPath = join(checkpoint.dir, 'config.json');
+  const config = parseSentenceVaeConfig(checkpoint.config, configPath);
+  const expected = sentenceVaeWeightShapes(config);
+  checkWeights(checkpoint.weights, expected, `${join(checkpoint.dir, 'model.safetensors')} does not match its config.json`, 'ERR_RNNLM_CHECKPOINT');
+  checkTrainerFitsCheckpoint({ ...saved, options }, { config, trainer: checkpoint.trainer }, expected, VAE_MODEL_KEYS, source);
+  return options;
 }
 
 /**
