@@ -146,6 +146,8 @@ test('corrupt: unknown dtype, bad shapes, bad offsets', () => {
   corrupt(craft({ a: { ...one, data_offsets: [8, 0] } }, 8), 'end before they begin');
   corrupt(craft({ a: { ...one, data_offsets: [0, 12] } }, 12), 'needs 8 bytes');
   corrupt(craft({ a: { ...one, shape: [3] } }, 8), 'needs 12 bytes');
+  corrupt(craft({ a: { ...one, dtype: 'F16', shape: [3] } }, 8), "tensor 'a' (F16 [3]) needs 6 bytes");
+  corrupt(craft({ a: { ...one, dtype: 'BF16', shape: [2], data_offsets: [0, 3] } }, 3), 'needs 4 bytes');
 });
 
 test('corrupt: offsets out of bounds, overlapping, leaving gaps or trailing bytes', () => {
