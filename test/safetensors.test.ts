@@ -33,9 +33,11 @@ const sample: [string, SafeTensor][] = [
   ['scalar', { dtype: 'F32', shape: [], data: Float32Array.from([Math.PI]) }],
   ['steps', { dtype: 'I64', shape: [2], data: BigInt64Array.from([2n ** 40n, -1n]) }],
   ['dbl', { dtype: 'F64', shape: [1, 1], data: Float64Array.from([0.1]) }],
+  ['half', { dtype: 'F16', shape: [3], data: Uint16Array.from([0x3c00, 0x8001, 0x7e00]) }],
+  ['brain', { dtype: 'BF16', shape: [1], data: Uint16Array.from([0xbf80]) }],
 ];
 
-test('round trip of F32, I32, I64, F64, empty and scalar tensors with metadata', () => {
+test('round trip of F32, I32, I64, F64, F16, BF16, empty and scalar tensors with metadata', () => {
   const file = encodeSafetensors(sample, { step: '12', note: 'héllo "x"' });
   const { tensors, metadata } = decodeSafetensors(file, 'mem');
   assert.equal(metadata, { note: 'héllo "x"', step: '12' });
@@ -57,6 +59,8 @@ test('layout matches the Python safetensors library: dtype rank, then name; padd
       ['a', { dtype: 'I32', shape: [2], data: Int32Array.from([2, 3]) }],
       ['0', { dtype: 'F32', shape: [], data: Float32Array.from([4]) }],
       ['z', { dtype: 'I64', shape: [1], data: BigInt64Array.from([5n]) }],
+      ['h', { dtype: 'F16', shape: [1], data: Uint16Array.from([0x3c00]) }],
+      ['c', { dtype: 'BF16', shape: [1], data: Uint16Array.from([0x3f80]) }],
     ],
     { format: 'pt' },
   );
@@ -67,11 +71,13 @@ test('layout matches the Python safetensors library: dtype rank, then name; padd
       '"z":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},' +
       '"0":{"dtype":"F32","shape":[],"data_offsets":[8,12]},' +
       '"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]},' +
-      '"a":{"dtype":"I32","shape":[2],"data_offsets":[16,24]}}',
+      '"a":{"dtype":"I32","shape":[2],"data_offsets":[16,24]},' +
+      '"c":{"dtype":"BF16","shape":[1],"data_offsets":[24,26]},' +
+      '"h":{"dtype":"F16","shape":[1],"data_offsets":[26,28]}}',
   );
   assert.is(header.length % 8, 0, 'header padded to 8 bytes');
   assert.ok(/^[^ ]* *$/.test(header), 'padding is spaces');
-  assert.is(file.length, 8 + header.length + 24);
+  assert.is(file.length, 8 + header.length + 28);
   assert.is(file.readBigInt64LE(8 + header.length), 5n, 'the I64 tensor comes first in the buffer');
   assert.is(file.readFloatLE(8 + header.length + 8), 4);
   // An empty file: exactly what safetensors.torch.save({}) writes.
@@ -93,6 +99,7 @@ test('unaligned input (a file inside a larger buffer at an odd offset) is copied
     assert.equal(Array.from(tensors.get('w')!.data as Float32Array), Array.from(sample[0]![1].data as Float32Array));
     assert.equal(Array.from(tensors.get('steps')!.data as BigInt64Array), [2n ** 40n, -1n]);
     assert.is((tensors.get('dbl')!.data as Float64Array)[0], 0.1);
+    assert.equal(Array.from(tensors.get('half')!.data as Uint16Array), [0x3c00, 0x8001, 0x7e00]);
   }
 });
 
@@ -100,6 +107,7 @@ test('encoder refuses inconsistent tensors', () => {
   const f = (n: number): Float32Array => new Float32Array(n);
   throwsCode(() => encodeSafetensors([['a', { dtype: 'F32', shape: [2, 2], data: f(3) }]]), 'ERR_RNNLM_ARGUMENT');
   throwsCode(() => encodeSafetensors([['a', { dtype: 'I32', shape: [3], data: f(3) }]]), 'ERR_RNNLM_ARGUMENT');
+  throwsCode(() => encodeSafetensors([['a', { dtype: 'F16', shape: [3], data: f(3) }]]), 'ERR_RNNLM_ARGUMENT');
   throwsCode(() => encodeSafetensors([['a', { dtype: 'F32', shape: [-3], data: f(3) }]]), 'ERR_RNNLM_ARGUMENT');
   throwsCode(
     () => encodeSafetensors([['a', { dtype: 'F32', shape: [1], data: f(1) }], ['a', { dtype: 'F32', shape: [1], data: f(1) }]]),
@@ -129,7 +137,8 @@ test('corrupt: header that is not JSON, not an object, not UTF-8', () => {
 });
 
 test('corrupt: unknown dtype, bad shapes, bad offsets', () => {
-  corrupt(craft({ a: { ...one, dtype: 'BF16' } }, 8), 'has dtype "BF16"');
+  corrupt(craft({ a: { ...one, dtype: 'F8_E4M3', shape: [8] } }, 8), 'has dtype "F8_E4M3"; rnnlm reads F32, F64, F16, BF16, I32, I64');
+  corrupt(craft({ a: { ...one, dtype: 'U16', shape: [4] } }, 8), 'has dtype "U16"');
   corrupt(craft({ a: { ...one, shape: [2.5] } }, 8), 'not a list of non-negative integers');
   corrupt(craft({ a: { ...one, shape: [-2] } }, 8), 'not a list of non-negative integers');
   corrupt(craft({ a: { ...one, shape: '2' } }, 8), 'not a list of non-negative integers');
@@ -137,6 +146,8 @@ test('corrupt: unknown dtype, bad shapes, bad offsets', () => {
   corrupt(craft({ a: { ...one, data_offsets: [8, 0] } }, 8), 'end before they begin');
   corrupt(craft({ a: { ...one, data_offsets: [0, 12] } }, 12), 'needs 8 bytes');
   corrupt(craft({ a: { ...one, shape: [3] } }, 8), 'needs 12 bytes');
+  corrupt(craft({ a: { ...one, dtype: 'F16', shape: [3] } }, 8), "tensor 'a' (F16 [3]) needs 6 bytes");
+  corrupt(craft({ a: { ...one, dtype: 'BF16', shape: [2], data_offsets: [0, 3] } }, 3), 'needs 4 bytes');
 });
 
 test('corrupt: offsets out of bounds, overlapping, leaving gaps or trailing bytes', () => {

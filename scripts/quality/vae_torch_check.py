@@ -17,7 +17,6 @@ import os
 import torch
 import torch.nn as nn
 import torch.nn.utils.rnn as rnn_utils
-from safetensors.torch import load_file
 
 
 class ReferenceLayoutVAE(nn.Module):
@@ -78,6 +77,8 @@ def main():
         vocab = json.load(f)
     m = config['model']
     assert config['tokenizer']['format'] == 'lines', 'this check reads one sentence per line'
+    # Imported here so that scripts/interchange.py can use ReferenceLayoutVAE without the package.
+    from safetensors.torch import load_file
     model = ReferenceLayoutVAE(m)
     model.load_state_dict(load_file(os.path.join(args.checkpoint, 'model.safetensors')), strict=True)
     model.eval()

@@ -16,7 +16,7 @@ import {
   type CheckpointKind,
   type VocabJSON,
 } from './config.js';
-import { firstNonFinite, toSafeTensor, type SavedTensor } from './tensors.js';
+import { elementValue, firstNonFinite, toSafeTensor, type SavedTensor } from './tensors.js';
 import { checkWeights, languageModelWeightShapes } from './weights.js';
 
 export const MODEL_FILE = 'model.safetensors';
@@ -97,7 +97,7 @@ function hostTensors(tensors: ReadonlyMap<string, SavedTensor>, where: string): 
     const host = toSafeTensor(t);
     const bad = firstNonFinite(host);
     if (bad >= 0) {
-      throw rnnlmError('ERR_RNNLM_NAN', `${where}: '${name}' holds ${host.data[bad]} at element ${bad}; refusing to save it`);
+      throw rnnlmError('ERR_RNNLM_NAN', `${where}: '${name}' holds ${elementValue(host, bad)} at element ${bad}; refusing to save it`);
     }
     out.set(name, host);
   }
@@ -183,7 +183,7 @@ function readTensors(path: string): Map<string, SafeTensor> {
   const { tensors } = decodeSafetensors(readBytes(path), path);
   for (const [name, t] of tensors) {
     const bad = firstNonFinite(t);
-    if (bad >= 0) throw rnnlmError('ERR_RNNLM_CHECKPOINT', `${path}: tensor '${name}' holds ${t.data[bad]} at element ${bad} (corrupt or diverged weights)`);
+    if (bad >= 0) throw rnnlmError('ERR_RNNLM_CHECKPOINT', `${path}: tensor '${name}' holds ${elementValue(t, bad)} at element ${bad} (corrupt or diverged weights)`);
   }
   return tensors;
 }

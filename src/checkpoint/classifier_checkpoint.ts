@@ -171,7 +171,8 @@ export interface LoadedClassifier {
  * Loads a classifier from a checkpoint folder or a run folder (its best checkpoint). Every
  * problem is ERR_RNNLM_CHECKPOINT naming the file: another kind of model, bad sizes or labels,
  * a vocabulary without "unk" at id 0 or of the wrong size, missing, unexpected or misshapen
- * tensors (PyTorch F64 tensors are rounded to float32), corrupt files, NaN.
+ * tensors (PyTorch F64 tensors are rounded to float32, F16 and BF16 ones widened exactly), corrupt
+ * files, NaN.
  */
 export function loadClassifier(path: string, options: LoadClassifierOptions = {}): LoadedClassifier {
   const dir = resolveCheckpointDir(path, options.prefer ?? 'best');

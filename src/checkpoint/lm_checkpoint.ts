@@ -62,7 +62,8 @@ export interface LoadedLanguageModel {
  * Loads a language model from a checkpoint folder or a run folder (its best checkpoint). All of
  * readCheckpoint's checks apply (ERR_RNNLM_CHECKPOINT naming the file): a foreign or newer
  * format, another kind of model, vocab size or level mismatch, missing or unexpected tensors,
- * wrong shapes or dtypes (F64 is rounded to float32, as PyTorch would), corrupt files, NaN.
+ * wrong shapes or dtypes (F64 is rounded to float32, as PyTorch would; F16 and BF16 widen to it
+ * exactly), corrupt files, NaN.
  */
 export function loadLanguageModel(path: string, options: LoadLanguageModelOptions = {}): LoadedLanguageModel {
   const dir = resolveCheckpointDir(path, options.prefer ?? 'best');

@@ -183,7 +183,8 @@ export interface LoadedSentenceVae {
 /**
  * Loads a sentence VAE from a checkpoint folder or a run folder (its best checkpoint), checking
  * config.json, vocab.json (level, size, the four specials where config.json says) and every
- * tensor name and shape (ERR_RNNLM_CHECKPOINT naming the file).
+ * tensor name and shape (ERR_RNNLM_CHECKPOINT naming the file). Float tensors may be F32, F64
+ * (rounded to float32), F16 or BF16 (widened exactly).
  */
 export function loadSentenceVae(path: string, options: LoadSentenceVaeOptions = {}): LoadedSentenceVae {
   const dir = resolveCheckpointDir(path, options.prefer ?? 'best');

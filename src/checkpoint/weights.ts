@@ -3,7 +3,7 @@
 // difference: missing and unexpected names, shapes, dtypes.
 import type { ErrorCode } from '../errors.js';
 import { rnnlmError } from '../errors.js';
-import type { SafeDType } from '../io/safetensors.js';
+import { FLOAT_DTYPES, type SafeDType } from '../io/safetensors.js';
 import type { CellType } from '../nn/create_rnn.js';
 import type { LanguageModelCheckpointConfig } from './config.js';
 
@@ -62,15 +62,16 @@ function prefixHint(unexpected: string[], expected: Iterable<string>): string {
 }
 
 /**
- * Checks stored tensors against the expected names and shapes (all F32, or F64 when
- * `allowF64`); throws `code` with `source` and every problem found.
+ * Checks stored tensors against the expected names and shapes; throws `code` with `source` and
+ * every problem found. Loading (`anyFloat`, the default) takes every float dtype a PyTorch file
+ * may hold (F32, F64, F16, BF16), all widened or rounded to float32; saving only F32.
  */
 export function checkWeights(
   weights: ReadonlyMap<string, { dtype: SafeDType; shape: readonly number[] }>,
   expected: ReadonlyMap<string, ExpectedTensor>,
   source: string,
   code: ErrorCode,
-  allowF64 = true,
+  anyFloat = true,
 ): void {
   const problems: string[] = [];
   const missing = [...expected.keys()].filter((n) => !weights.has(n));
@@ -82,7 +83,10 @@ export function checkWeights(
   for (const [name, want] of expected) {
     const got = weights.get(name);
     if (got === undefined) continue;
-    if (got.dtype !== 'F32' && !(allowF64 && got.dtype === 'F64')) problems.push(`'${name}' is ${got.dtype}, expected F32`);
+    if (got.dtype !== 'F32' && !(anyFloat && FLOAT_DTYPES.includes(got.dtype))) {
+      const others = FLOAT_DTYPES.filter((d) => d !== 'F32').join(', ');
+      problems.push(`'${name}' is ${got.dtype}, expected F32${anyFloat ? ` (or ${others}, which load as float32)` : ''}`);
+    }
     if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) {
       problems.push(`'${name}' has shape [${got.shape.join(', ')}], expected [${want.shape.join(', ')}] (${want.why})`);
     }

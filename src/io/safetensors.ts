@@ -4,14 +4,16 @@
 // little-endian, row-major. The encoder lays tensors out exactly as the Python `safetensors`
 // library does (dtype rank, then name), so a file is byte-reproducible and identical to what
 // `safetensors.torch.save_file` writes for the same tensors and metadata. The decoder trusts
-// nothing in the file.
+// nothing in the file. F16 and BF16 (what `model.half()` / bfloat16 PyTorch models save) are
+// kept as their raw 16-bit patterns (Uint16Array); src/io/half_float.ts widens them to float32.
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { rnnlmError } from '../errors.js';
 
-export type SafeDType = 'F32' | 'I32' | 'I64' | 'F64';
+export type SafeDType = 'F32' | 'I32' | 'I64' | 'F64' | 'F16' | 'BF16';
 
-export type SafeData = Float32Array | Int32Array | BigInt64Array | Float64Array;
+/** F16 and BF16 data are the elements' bit patterns. */
+export type SafeData = Float32Array | Int32Array | BigInt64Array | Float64Array | Uint16Array;
 
 /** One tensor as stored: `data` is flat, row-major, with prod(shape) elements. */
 export interface SafeTensor {
@@ -26,11 +28,18 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
-const ITEM_SIZE: Record<SafeDType, number> = { F32: 4, I32: 4, I64: 8, F64: 8 };
+const ITEM_SIZE: Record<SafeDType, number> = { F32: 4, I32: 4, I64: 8, F64: 8, F16: 2, BF16: 2 };
 
 // Rank of each dtype in the Rust library's Dtype enum; it writes higher ranks first, so the
-// 8-byte types come before the 4-byte ones and every tensor stays naturally aligned.
-const DTYPE_RANK: Record<SafeDType, number> = { I32: 0, F32: 1, F64: 2, I64: 3 };
+// 8-byte types come before the 4-byte ones, those before the 2-byte ones, and every tensor
+// stays naturally aligned.
+const DTYPE_RANK: Record<SafeDType, number> = { F16: 0, BF16: 1, I32: 2, F32: 3, F64: 4, I64: 5 };
+
+/** The dtypes the decoder reads, for messages. */
+export const SAFE_DTYPES: readonly SafeDType[] = ['F32', 'F64', 'F16', 'BF16', 'I32', 'I64'];
+
+/** The float dtypes: each loads into a float32 model (src/checkpoint/tensors.ts float32Data). */
+export const FLOAT_DTYPES: readonly SafeDType[] = ['F32', 'F64', 'F16', 'BF16'];
 
 const METADATA_KEY = '__metadata__';
 
@@ -51,6 +60,9 @@ function dataMatches(dtype: SafeDType, data: SafeData): boolean {
       return data instanceof BigInt64Array;
     case 'F64':
       return data instanceof Float64Array;
+    case 'F16':
+    case 'BF16':
+      return data instanceof Uint16Array;
   }
 }
 
@@ -166,6 +178,9 @@ function view(dtype: SafeDType, bytes: Uint8Array, start: number, count: number)
       return new BigInt64Array(buffer, byteOffset, count);
     case 'F64':
       return new Float64Array(buffer, byteOffset, count);
+    case 'F16':
+    case 'BF16':
+      return new Uint16Array(buffer, byteOffset, count);
   }
 }
 
@@ -220,7 +235,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
     if (!isPlainObject(info)) fail(source, `tensor '${name}' is not described by an object`);
     const { dtype, shape, data_offsets: offsets } = info;
     if (!isSafeDType(dtype)) {
-      fail(source, `tensor '${name}' has dtype ${JSON.stringify(dtype) ?? 'undefined'}; rnnlm reads F32, F64, I32 and I64`);
+      fail(source, `tensor '${name}' has dtype ${JSON.stringify(dtype) ?? 'undefined'}; rnnlm reads ${SAFE_DTYPES.join(', ')}`);
     }
     const count = elementCount(shape);
     if (count === null) fail(source, `tensor '${name}' has shape ${JSON.stringify(shape) ?? 'undefined'}, not a list of non-negative integers`);
