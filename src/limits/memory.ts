@@ -72,7 +72,7 @@ export interface MemoryShare {
 export function checkHostMemory(purpose: string, shares: readonly MemoryShare[], budget: MemoryBudget = hostMemoryBudget()): void {
   const total = shares.reduce((sum, s) => sum + s.bytes, 0);
   if (!(total <= budget.bytes)) {
-    const parts = shares.filter((s) => s.bytes > 0).map((s) => `${s.what} ${formatBytes(s.bytes)}`).join(', ');
+    const parts = shares.filter((s) => s.bytes > 0).map((s) => `${s.what}: ${formatBytes(s.bytes)}`).join(', ');
     throw rnnlmError(
       'ERR_RNNLM_OOM',
       `${purpose} needs about ${formatBytes(total)} (${parts}) but ${budget.source} is ${formatBytes(budget.bytes)}; choose smaller sizes`,

@@ -130,7 +130,7 @@ export function checkMemoryPlan(plan: MemoryPlan, budget?: MemoryBudget): void {
   // On a GPU the gradients and moments live on the device; the host holds the initial weights.
   const copies = plan.device === 'cpu' ? plan.parameterCopies : 1;
   const shares: MemoryShare[] = [
-    { what: `${plan.parameters.toLocaleString('en-US')} parameters x ${copies}`, bytes: plan.parameters * copies * BYTES_PER_FLOAT },
+    { what: `${plan.parameters.toLocaleString('en-US')} parameters x ${copies} buffer${copies > 1 ? 's' : ''}`, bytes: plan.parameters * copies * BYTES_PER_FLOAT },
   ];
   if (plan.device === 'cpu') shares.push({ what: `activations of ${plan.tokens.toLocaleString('en-US')} tokens`, bytes: plan.tokens * plan.bytesPerToken });
   checkHostMemory(plan.purpose, shares, budget);
