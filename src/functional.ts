@@ -6,10 +6,10 @@ import { fusedCells } from './nn/cell_path.js';
 import { rnnlmError } from './errors.js';
 import { native, type CellKind, type Device, type NativeLayerSpec, type NativeTensor } from './native.js';
 import { defaultGenerator, type Generator } from './random.js';
-import { Tensor, checkShape, fromHandle, full, installTensorMethods, zeros, type Shape } from './tensor.js';
+import { Tensor, checkShape, fromHandle, handleOf, full, installTensorMethods, zeros, type Shape } from './tensor.js';
 
 function h(t: Tensor): NativeTensor {
-  return t._native();
+  return handleOf(t, 'rnnlm op');
 }
 
 function product(shape: Shape): number {

@@ -15,10 +15,10 @@ import {
   type NativeTensor,
 } from './native.js';
 import { defaultGenerator, type Generator } from './random.js';
-import { Tensor, fromHandle } from './tensor.js';
+import { Tensor, fromHandle, handleOf } from './tensor.js';
 
 function h(t: Tensor): NativeTensor {
-  return t._native();
+  return handleOf(t, 'rnnlm op');
 }
 
 /** e^x element-wise; the gradient is g * e^x. */

@@ -3,7 +3,7 @@
 // Generator therefore only hands out (seed, offset) pairs, advancing the offset by one per draw.
 import { rnnlmError } from './errors.js';
 import { native } from './native.js';
-import { Tensor, checkShape, fromHandle, type Shape, type TensorOptions } from './tensor.js';
+import { Tensor, checkShape, fromHandle, handleOf, type Shape, type TensorOptions } from './tensor.js';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
@@ -89,7 +89,7 @@ export function manualSeed(seed: number | bigint): void {
 /** Fills `t` in place with U(low, high); returns `t`. */
 export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = defaultGenerator): Tensor {
   const { seed, offset } = generator.next();
-  native().uniform_(t._native(), low, high, seed, offset);
+  native().uniform_(handleOf(t, 'uniform_'), low, high, seed, offset);
   t._scalarHint = undefined;
   return t;
 }
@@ -97,7 +97,7 @@ export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = de
 /** Fills `t` in place with N(mean, std^2); returns `t`. */
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
   const { seed, offset } = generator.next();
-  native().normal_(t._native(), mean, std, seed, offset);
+  native().normal_(handleOf(t, 'normal_'), mean, std, seed, offset);
   t._scalarHint = undefined;
   return t;
 }

@@ -405,6 +405,19 @@ function flatten(data: NestedNumbers, shape: Shape, depth: number, out: number[]
 }
 
 /**
+ * @internal The engine handle of `t`, for an op named `op`: a value that is not a Tensor (a plain
+ * array, a typed array, undefined) is a TypeError with ERR_RNNLM_ARGUMENT, not a failed call of a
+ * missing method.
+ */
+export function handleOf(t: Tensor, op: string): NativeTensor {
+  if (!(t instanceof Tensor)) {
+    const got = Array.isArray(t) ? 'a plain array (make one with tensor([...]))' : ArrayBuffer.isView(t) ? `a ${(t as object).constructor.name} (make one with fromFloat32Array / fromInt32Array)` : t === null ? 'null' : typeof t;
+    throw rnnlmError('ERR_RNNLM_ARGUMENT', `${op}: expected a Tensor, got ${got}`, 'type');
+  }
+  return t._native();
+}
+
+/**
  * The most elements a tensor may hold: the longest typed array this Node can make
  * (buffer.constants.MAX_LENGTH, 2^32 on Node 20), since every tensor can be read back into one.
  */

@@ -3,7 +3,7 @@
 // size asked and the memory available; and the minor cases of item 6 (no tokens to score, a model
 // with non-finite weights in eval). RNNLM_MEMORY_LIMIT makes the memory figure the same on every
 // machine.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -11,13 +11,13 @@ import * as assert from 'uvu/assert';
 import { loadLanguageModel, saveLanguageModel } from '../src/checkpoint/index.js';
 import { CharTokenizer } from '../src/data/char_tokenizer.js';
 import { evaluateText } from '../src/eval/lm_eval.js';
-import { softmaxNll } from '../src/functional.js';
+import { embedding, softmaxNll } from '../src/functional.js';
 import { formatBytes, hostMemoryBudget, parseByteSize } from '../src/limits/memory.js';
 import { checkSizes, MAX_DIMENSION, MAX_LAYERS } from '../src/limits/model_plan.js';
 import { checkLanguageModelPlan } from '../src/limits/plans.js';
 import { LanguageModel } from '../src/models/language_model.js';
 import { Adam } from '../src/optim/index.js';
-import { fromFloat32Array, fromInt32Array } from '../src/tensor.js';
+import { fromFloat32Array, fromInt32Array, type Tensor } from '../src/tensor.js';
 import { guardedStep } from '../src/train/guarded_step.js';
 import { LanguageModelTrainer } from '../src/train/lm_trainer.js';
 import { throwsCode } from './api-helpers.js';
@@ -128,6 +128,27 @@ test('a training step whose targets are all ignored says "no tokens to score" an
   assert.match(error.message, /no tokens to score/);
   assert.equal(model.decoder.weight.toArray(), before);
   model.dispose();
+});
+
+test('a plain array where a tensor belongs is a TypeError with ERR_RNNLM_ARGUMENT (was "t._native is not a function")', () => {
+  const weight = fromFloat32Array(new Float32Array(6), [3, 2]);
+  const error = throwsCode(() => embedding(weight, [1, 2] as unknown as Tensor), 'ERR_RNNLM_ARGUMENT', true);
+  assert.match(error.message, /expected a Tensor, got a plain array/);
+  throwsCode(() => embedding(Float32Array.of(1) as unknown as Tensor, fromInt32Array(Int32Array.of(0), [1])), 'ERR_RNNLM_ARGUMENT', true);
+  weight.dispose();
+});
+
+test('binary and empty files of a data folder are named once when training starts', async () => {
+  const folder = join(work, 'mixed');
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'a.txt'), 'some text to train on, long enough for a split. '.repeat(30));
+  writeFileSync(join(folder, 'b.bin'), Buffer.from([0, 1, 2, 0, 0, 255, 0]));
+  writeFileSync(join(folder, 'c.txt'), '');
+  const trainer = LanguageModelTrainer.create({ data: folder, embedding: 4, hidden: 4, layers: 1, batch: 2, seq: 4, steps: 1, validEvery: 1, sampleEvery: 0, device: 'cpu' }, join(work, 'mixed-run'));
+  const notes: (string | null)[] = [];
+  await trainer.run({ reporter: { start: (info) => notes.push(info.dataNote), step() {}, validation() {}, sample() {}, message() {}, stop() {} } });
+  trainer.dispose();
+  assert.equal(notes, [`skipped 2 files that hold no text: ${join(folder, 'b.bin')} (binary), ${join(folder, 'c.txt')} (empty)`]);
 });
 
 test.run();

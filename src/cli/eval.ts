@@ -2,7 +2,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { join } from 'node:path';
 import { loadLanguageModel, resolveCheckpointDir } from '../checkpoint/index.js';
-import { readCorpus } from '../data/reader.js';
+import { readCorpus, skippedFilesNote } from '../data/reader.js';
 import { tokenizerFromJSON } from '../data/tokenizer_factory.js';
 import { evaluateText } from '../eval/lm_eval.js';
 import { positiveInteger } from './errors.js';
@@ -28,7 +28,9 @@ Examples:
       const { model, vocab } = loadLanguageModel(dir);
       try {
         const tokenizer = tokenizerFromJSON(vocab, join(dir, 'vocab.json'));
-        const { text } = readCorpus(flags.data);
+        const { text, skipped } = readCorpus(flags.data);
+        const note = skippedFilesNote(skipped);
+        if (note !== null) process.stderr.write(`rnnlm: ${note}\n`);
         const r = evaluateText(model, tokenizer, text, { chunk: flags.chunk });
         if (flags.json === true) {
           // JSON has no Infinity: a perplexity past float64 (nll > 709 nats) is written as the string.

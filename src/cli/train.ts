@@ -30,6 +30,7 @@ function cliReporter(json: boolean): TrainReporter {
   return {
     start(info) {
       if (info.deviceNote !== null) process.stderr.write(`rnnlm: training on the CPU: ${info.deviceNote}\n`);
+      if (info.dataNote !== null) process.stderr.write(`rnnlm: ${info.dataNote}\n`);
       if (json) {
         out({ event: 'start', ...info });
       } else {

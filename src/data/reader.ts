@@ -143,6 +143,18 @@ function walk(dir: string, found: string[], skipped: SkippedFile[], seen: Set<st
   }
 }
 
+/**
+ * One line naming the files a folder corpus left out ("skipped 2 files of data/: a.bin
+ * (binary), b.txt (empty)"), or null when none was; commands print it once, so that a file the
+ * user meant to train on is not dropped silently.
+ */
+export function skippedFilesNote(skipped: readonly SkippedFile[]): string | null {
+  if (skipped.length === 0) return null;
+  const listed = skipped.map((s) => `${s.path} (${s.reason})`);
+  const shown = listed.length > 10 ? [...listed.slice(0, 10), `and ${listed.length - 10} more`] : listed;
+  return `skipped ${skipped.length} file${skipped.length > 1 ? 's' : ''} that hold no text: ${shown.join(', ')}`;
+}
+
 function describeSkipped(skipped: readonly SkippedFile[]): string {
   const shown = skipped.slice(0, 3).map((s) => `${s.path} (${s.reason})`);
   return shown.join(', ') + (skipped.length > 3 ? `, ...` : '');

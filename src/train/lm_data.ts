@@ -3,6 +3,7 @@
 // that a resumed run can prove it sees the same data.
 import { resolve } from 'node:path';
 import { defaultCorpus, readCorpus, splitTrainValid, CharTokenizer, WordTokenizer, type Tokenizer } from '../data/index.js';
+import type { SkippedFile } from '../data/reader.js';
 import { rnnlmError } from '../errors.js';
 import { fingerprint } from '../data/fingerprint.js';
 import type { LmTrainOptions } from './lm_options.js';
@@ -15,6 +16,8 @@ export interface LmData {
   source: string;
   /** FNV-1a over both id sequences: equal data gives an equal fingerprint. */
   fingerprint: string;
+  /** Files of the data folders left out (binary, empty), to be reported once. */
+  skipped: SkippedFile[];
 }
 
 /**
@@ -22,11 +25,17 @@ export interface LmData {
  * is encoded with it; otherwise the vocabulary is built from the training text alone.
  */
 export function loadLmData(options: LmTrainOptions, tokenizer: Tokenizer | null = null): LmData {
-  const corpus = options.data === null ? { text: defaultCorpus().text, source: 'moby-dick (bundled)' } : { text: readCorpus(options.data).text, source: resolve(options.data) };
+  const skipped: SkippedFile[] = [];
+  const read = (path: string): string => {
+    const corpus = readCorpus(path);
+    skipped.push(...corpus.skipped);
+    return corpus.text;
+  };
+  const corpus = options.data === null ? { text: defaultCorpus().text, source: 'moby-dick (bundled)' } : { text: read(options.data), source: resolve(options.data) };
   let trainText = corpus.text;
   let validText: string;
   if (options.valid !== null) {
-    validText = readCorpus(options.valid).text;
+    validText = read(options.valid);
   } else {
     const split = splitTrainValid(corpus.text, options.validFraction, options.level);
     trainText = split.train;
@@ -44,5 +53,5 @@ export function loadLmData(options: LmTrainOptions, tokenizer: Tokenizer | null 
   }
   const train = tok.encode(trainText, options.data ?? 'the bundled corpus');
   const valid = tok.encode(validText, options.valid ?? options.data ?? 'the bundled corpus');
-  return { tokenizer: tok, train, valid, source: corpus.source, fingerprint: fingerprint(train, valid) };
+  return { tokenizer: tok, train, valid, source: corpus.source, fingerprint: fingerprint(train, valid), skipped };
 }

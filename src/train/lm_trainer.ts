@@ -2,6 +2,7 @@
 // PyTorch's word_language_model): the state is carried from chunk to chunk, detached, and reset
 // at each epoch. Everything a step depends on (weights, optimizer moments, generator offset,
 // carried state, data position) is saved in RUN/last, so a resumed run continues bit for bit.
+import { skippedFilesNote } from '../data/reader.js';
 import { checkLanguageModelPlan } from '../limits/plans.js';
 import { join, resolve } from 'node:path';
 import { TokenStream, tokenizerFromJSON, type Tokenizer } from '../data/index.js';
@@ -46,6 +47,8 @@ export interface TrainStartInfo {
   device: Device;
   /** Why 'auto' fell back to the CPU, if it did. */
   deviceNote: string | null;
+  /** Files of the data folder left out (binary, empty), if any: say it once. */
+  dataNote: string | null;
   source: string;
   resumed: boolean;
 }
@@ -228,6 +231,7 @@ export class LanguageModelTrainer {
             validTokens: this.#data.valid.length,
             device: this.device,
             deviceNote: this.#deviceNote,
+            dataNote: skippedFilesNote(this.#data.skipped),
             source: this.#data.source,
             resumed: this.#resumed,
           });

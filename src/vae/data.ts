@@ -1,6 +1,7 @@
 // The sentences of a VAE training run: read (a file in the lines or text format, or the bundled
 // book), split into training and validation sentences, the vocabulary built from the training
 // sentences alone, and every sentence turned into word ids.
+import type { SkippedFile } from '../data/reader.js';
 import { basename } from 'node:path';
 import { rnnlmError } from '../errors.js';
 import { concatenateSequences, fingerprint } from '../data/fingerprint.js';
@@ -17,6 +18,8 @@ export interface VaeData {
   source: string;
   /** Of every sentence's ids, in order (train, then valid): equal data, equal fingerprint. */
   fingerprint: string;
+  /** Files of the data folder left out (binary, empty), to be reported once. */
+  skipped: SkippedFile[];
 }
 
 /**
@@ -28,6 +31,7 @@ export function loadVaeData(o: VaeTrainOptions, vocab: SentenceVocab | null = nu
   let validWords: string[][];
   let format: SentenceFormat;
   let source: string;
+  const skipped: SkippedFile[] = [];
   if (o.data === null) {
     format = o.format ?? 'text';
     const corpus = defaultSentences();
@@ -35,11 +39,11 @@ export function loadVaeData(o: VaeTrainOptions, vocab: SentenceVocab | null = nu
     source = `${corpus.name} (bundled)`;
   } else {
     format = o.format ?? 'lines';
-    trainWords = readSentences(o.data, format);
+    trainWords = readSentences(o.data, format, { skipped });
     source = basename(o.data);
   }
   if (o.valid !== null) {
-    validWords = readSentences(o.valid, format);
+    validWords = readSentences(o.valid, format, { skipped });
   } else {
     const held = Math.max(1, Math.round(trainWords.length * o.validFraction));
     if (held >= trainWords.length) {
@@ -51,5 +55,5 @@ export function loadVaeData(o: VaeTrainOptions, vocab: SentenceVocab | null = nu
   const v = vocab ?? SentenceVocab.fromSentences(trainWords, { minCount: o.minCount });
   const train = trainWords.map((s) => v.encode(s));
   const valid = validWords.map((s) => v.encode(s));
-  return { vocab: v, train, valid, format, source, fingerprint: fingerprint(...concatenateSequences(train), ...concatenateSequences(valid)) };
+  return { vocab: v, train, valid, format, source, fingerprint: fingerprint(...concatenateSequences(train), ...concatenateSequences(valid)), skipped };
 }

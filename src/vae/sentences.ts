@@ -5,7 +5,7 @@
 //          . ! ? (closing quotes and brackets stay with their sentence; a few abbreviations such
 //          as "mr." do not end one; a blank line ends a paragraph and so a sentence).
 // Both lower-case everything, as the reference implementation's tokenizer does.
-import { readCorpus, readTextFile } from '../data/reader.js';
+import { readCorpus, readTextFile, type SkippedFile } from '../data/reader.js';
 import { defaultCorpus } from '../data/default_corpus.js';
 import { rnnlmError } from '../errors.js';
 
@@ -58,8 +58,15 @@ export function sentencesOf(text: string, format: SentenceFormat): string[][] {
 }
 
 /** Sentences of a file (or folder, for training data) in `format`; ERR_RNNLM_DATA when there are none. */
-export function readSentences(path: string, format: SentenceFormat, options: { singleFile?: boolean } = {}): string[][] {
-  const text = options.singleFile === true ? readTextFile(path) : readCorpus(path).text;
+export function readSentences(path: string, format: SentenceFormat, options: { singleFile?: boolean; skipped?: SkippedFile[] } = {}): string[][] {
+  let text: string;
+  if (options.singleFile === true) {
+    text = readTextFile(path);
+  } else {
+    const corpus = readCorpus(path);
+    options.skipped?.push(...corpus.skipped);
+    text = corpus.text;
+  }
   const sentences = sentencesOf(text, format);
   if (sentences.length === 0) throw rnnlmError('ERR_RNNLM_DATA', `${path} holds no sentences`);
   return sentences;

@@ -7,6 +7,7 @@
 // {split, step, epoch, elbo, nll, kl, kl_weight} with the terms summed per sentence and
 // averaged over sentences. RUN/last also holds the trainer state (Adam's moments, the position
 // within the epoch, the generator's offset), so a run stopped by Ctrl-C resumes bit for bit.
+import { skippedFilesNote } from '../data/reader.js';
 import { checkSentenceVaePlan } from '../limits/plans.js';
 import { join, resolve } from 'node:path';
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
@@ -47,6 +48,8 @@ export interface VaeStartInfo {
   totalSteps: number;
   device: Device;
   deviceNote: string | null;
+  /** Files of the data folder left out (binary, empty), if any: say it once. */
+  dataNote: string | null;
 }
 
 export interface VaeStepRecord {
@@ -238,6 +241,7 @@ export class SentenceVaeTrainer {
             totalSteps: this.stepsPerEpoch * o.epochs,
             device: this.device,
             deviceNote: this.#deviceNote,
+            dataNote: skippedFilesNote(this.data.skipped),
           }),
         hasNext: () => s.epoch <= o.epochs,
         step: (metrics) => {
