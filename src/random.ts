@@ -91,6 +91,7 @@ export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = de
   const { seed, offset } = generator.next();
   native().uniform_(t._native(), low, high, seed, offset);
   t._scalarHint = undefined;
+  t._version += 1;
   return t;
 }
 
@@ -99,6 +100,7 @@ export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = def
   const { seed, offset } = generator.next();
   native().normal_(t._native(), mean, std, seed, offset);
   t._scalarHint = undefined;
+  t._version += 1;
   return t;
 }
 
