@@ -53,6 +53,14 @@ function handle(message: ToWorker): void {
       model = loadWeightsInto(fresh, new Map(message.tensors), 'the weights sent to the worker', message.device);
       return;
     }
+    case 'close':
+      // With its port closed the worker's event loop is empty, and the thread ends by itself
+      // (never terminated inside an engine call).
+      model?.dispose();
+      model = null;
+      tokenizers.clear();
+      port!.close();
+      return;
     case 'tokenizer':
       tokenizers.set(message.id, tokenizerFromJSON(message.vocab, 'the vocabulary sent to the worker'));
       return;

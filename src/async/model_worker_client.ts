@@ -17,6 +17,8 @@ import type { AbortFlag, FromWorker, ToWorker, WorkerError } from './protocol.js
 export type JobEnd = Exclude<FromWorker, { type: 'piece' }>;
 
 interface Job {
+  /** Set to stop the job in the worker. */
+  abort: AbortFlag;
   piece(text: string): void;
   end(message: JobEnd): void;
 }
@@ -51,6 +53,7 @@ export class ModelWorker {
   // The parameters' versions (and devices) when the worker last received the weights.
   #sentVersions: string | null = null;
   #dead: Error | null = null;
+  #closing: Promise<void> | null = null;
   readonly #onDeath: () => void;
 
   constructor(onDeath: () => void) {
@@ -102,10 +105,21 @@ export class ModelWorker {
     this.#jobs.set(id, job);
   }
 
-  /** Stops the worker; its unfinished jobs fail with ERR_RNNLM_ABORTED. */
+  /**
+   * Ends the worker once its current job has stopped (a worker terminated inside an engine call
+   * could not unwind cleanly); its unfinished jobs fail with ERR_RNNLM_ABORTED.
+   */
   async close(): Promise<void> {
-    this.#die(closedError());
-    await this.#worker.terminate();
+    if (this.#closing === null) {
+      const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
+      for (const job of this.#jobs.values()) Atomics.store(job.abort, 0, 1);
+      if (this.#dead === null) this.#worker.postMessage({ type: 'close' } satisfies ToWorker);
+      this.#die(closedError());
+      // Held until it has ended, so that the process does not exit around a running engine call.
+      this.#worker.ref();
+      this.#closing = exited;
+    }
+    await this.#closing;
   }
 
   // Fails every unfinished job with `error`; later calls get a new worker.
@@ -200,6 +214,7 @@ export function runJob<T>(request: JobRequest<T>): Promise<T> {
       worker.syncWeights(request.model);
       const tokenizer = worker.tokenizerId(request.tokenizer);
       worker.start((job) => request.build(job, tokenizer, abort), {
+        abort,
         piece: (text) => {
           if (settled) return;
           try {

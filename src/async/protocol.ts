@@ -22,7 +22,9 @@ export type ToWorker =
   /** A tokenizer the worker keeps under `id` for later jobs. */
   | { type: 'tokenizer'; id: number; vocab: VocabJSON }
   | { type: 'generate'; job: number; tokenizer: number; options: WorkerGenerateOptions; abort: AbortFlag }
-  | { type: 'evaluate'; job: number; tokenizer: number; text: string; options: EvaluateTextOptions; abort: AbortFlag };
+  | { type: 'evaluate'; job: number; tokenizer: number; text: string; options: EvaluateTextOptions; abort: AbortFlag }
+  /** Free the model and end the worker (after the job it is running, whose flag is set). */
+  | { type: 'close' };
 
 /** An error as it crosses threads (the rnnlm code kept). */
 export interface WorkerError {
