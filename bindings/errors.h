@@ -25,6 +25,17 @@ Napi::Error MakeError(Napi::Env env, const char* code, const std::string& messag
 [[noreturn]] void ThrowArgument(Napi::Env env, const std::string& message);
 [[noreturn]] void ThrowCoded(Napi::Env env, const char* code, const std::string& message);
 
+// Raises a JS exception, swallowing a failure to do so: a worker thread being terminated can no
+// longer create objects, and then nothing may unwind into Node (std::terminate would end the
+// process); the terminating thread runs no more JS anyway.
+template <typename Raise>
+void RaiseQuietly(Raise&& raise) noexcept {
+  try {
+    raise();
+  } catch (...) {
+  }
+}
+
 // Converts whatever `body` throws into a pending JS exception and returns undefined then.
 template <typename Body>
 Napi::Value Guard(Napi::Env env, Body&& body) {
@@ -32,17 +43,15 @@ Napi::Value Guard(Napi::Env env, Body&& body) {
     return body();
   } catch (const Napi::Error& e) {
     // Already a JS error (ours, or a JS exception raised while reading an argument).
-    e.ThrowAsJavaScriptException();
+    RaiseQuietly([&] { e.ThrowAsJavaScriptException(); });
   } catch (const rnnlm::Error& e) {
-    MakeError(env, e.code(), e.what()).ThrowAsJavaScriptException();
+    RaiseQuietly([&] { MakeError(env, e.code(), e.what()).ThrowAsJavaScriptException(); });
   } catch (const std::bad_alloc&) {
-    MakeError(env, rnnlm::code::kOutOfMemory, "out of host memory").ThrowAsJavaScriptException();
+    RaiseQuietly([&] { MakeError(env, rnnlm::code::kOutOfMemory, "out of host memory").ThrowAsJavaScriptException(); });
   } catch (const std::exception& e) {
-    MakeError(env, rnnlm::code::kInternal, std::string("internal error: ") + e.what())
-        .ThrowAsJavaScriptException();
+    RaiseQuietly([&] { MakeError(env, rnnlm::code::kInternal, std::string("internal error: ") + e.what()).ThrowAsJavaScriptException(); });
   } catch (...) {
-    MakeError(env, rnnlm::code::kInternal, "internal error: unknown native exception")
-        .ThrowAsJavaScriptException();
+    RaiseQuietly([&] { MakeError(env, rnnlm::code::kInternal, "internal error: unknown native exception").ThrowAsJavaScriptException(); });
   }
   return env.Undefined();
 }

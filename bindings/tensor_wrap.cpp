@@ -1,6 +1,7 @@
 // NativeTensor (see tensor_wrap.h).
 #include "tensor_wrap.h"
 
+#include <atomic>
 #include <string>
 #include <utility>
 
@@ -20,8 +21,8 @@ struct Handle {
   int64_t reported_bytes = 0;
 };
 
-// Main-thread only (every N-API call runs there), so a plain counter suffices.
-int64_t g_live_handles = 0;
+// Shared by the main thread and worker threads (each loads the addon into its own environment).
+std::atomic<int64_t> g_live_handles{0};
 
 // Marks objects made by the NativeTensor constructor.
 constexpr napi_type_tag kNativeTensorTag = {0x6f1c2a7e5d3b4c19ULL, 0x8a2e91f0b7d64c35ULL};

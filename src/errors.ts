@@ -24,7 +24,9 @@ export type ErrorCode =
   /** The loss or a gradient became NaN or infinite. */
   | 'ERR_RNNLM_NAN'
   /** A file system failure while reading or writing (the OS error is in the message). */
-  | 'ERR_RNNLM_IO';
+  | 'ERR_RNNLM_IO'
+  /** An AbortSignal stopped the work (generateAsync, generateStream, evaluateTextAsync). */
+  | 'ERR_RNNLM_ABORTED';
 
 export interface RnnlmError extends Error {
   code: ErrorCode;

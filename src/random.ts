@@ -91,6 +91,7 @@ export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = de
   const { seed, offset } = generator.next();
   native().uniform_(handleOf(t, 'uniform_'), low, high, seed, offset);
   t._scalarHint = undefined;
+  t._version += 1;
   return t;
 }
 
@@ -99,6 +100,7 @@ export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = def
   const { seed, offset } = generator.next();
   native().normal_(handleOf(t, 'normal_'), mean, std, seed, offset);
   t._scalarHint = undefined;
+  t._version += 1;
   return t;
 }
 

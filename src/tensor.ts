@@ -81,6 +81,11 @@ export class Tensor {
    * that preserve it), letting backward scale by a scalar gradient without reading it back.
    */
   _scalarHint: number | undefined = undefined;
+  /**
+   * @internal Counts writes to this tensor's values in place (optimizer updates, re-initialisation,
+   * assignment), so that a copy held elsewhere (a worker's model weights) can tell it is stale.
+   */
+  _version = 0;
 
   #held: Held | null;
   #device: Device;
@@ -200,6 +205,7 @@ export class Tensor {
     held.handle.dispose();
     held.handle = from.handle;
     this._scalarHint = undefined;
+    this._version += 1;
     if (this.#device !== source.#device) {
       this.#device = source.#device;
       this.grad?.dispose();

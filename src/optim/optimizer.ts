@@ -70,6 +70,7 @@ export abstract class Optimizer {
         }
         state.step += 1;
         this.update(p, p.grad, state);
+        p._version += 1;
       });
     });
   }
