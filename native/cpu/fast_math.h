@@ -41,7 +41,9 @@ inline float exp(float x) {
   p = p * r + 5.0000001201e-1f;
   const float er = p * r * r + r + 1.0f;
   const int32_t ni = static_cast<int32_t>(n);
-  return er * bits_to_float((ni + 127) << 23);
+  // The exponent field is built in unsigned arithmetic: for n < -127 the signed shift would be
+  // undefined behaviour (UBSan reports it); the bits are the same.
+  return er * bits_to_float(static_cast<int32_t>(static_cast<uint32_t>(ni + 127) << 23));
 }
 
 // 1 / (1 + e^-x): e^-x saturates at 2^127.5 for very negative x, giving ~1e-38 instead of 0.

@@ -24,9 +24,10 @@ inline float exp_lanes(float x) {
   const float magic = 12582912.0f;
   const float t = xc * 1.44269504088896341f + magic;
   const float n = t - magic;
-  int32_t t_bits;
+  uint32_t t_bits;
   std::memcpy(&t_bits, &t, sizeof t_bits);
-  const int32_t ni = t_bits - 0x4B400000;  // bit pattern of `magic`
+  // Unsigned throughout: for x past the clamp or NaN these would be signed overflows; same bits.
+  const uint32_t ni = t_bits - 0x4B400000u;  // bit pattern of `magic`
   // r = x - n ln2, with ln2 split in two so the product is exact.
   float r = xc - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
@@ -37,7 +38,7 @@ inline float exp_lanes(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float er = p * r * r + r + 1.0f;
-  const int32_t scale_bits = (ni + 127) << 23;
+  const uint32_t scale_bits = (ni + 127u) << 23;
   float scale;
   std::memcpy(&scale, &scale_bits, sizeof scale);
   const float y = er * scale;

@@ -73,7 +73,7 @@ inline RefOut reference(const Problem& p) {
     }
     for (int64_t step = 0; step < len; ++step) {
       const int64_t t = p.reverse ? len - 1 - step : step;
-      const double* xr = &p.x[(off[t] + b) * In];
+      const double* xr = p.x.data() + (off[t] + b) * In;  // In may be 0: no element to index
       for (int64_t r = 0; r < G * H; ++r) {
         double vx = p.bias ? p.b_ih[r] : 0.0, vh = p.bias ? p.b_hh[r] : 0.0;
         for (int64_t k = 0; k < In; ++k) vx += p.w_ih[r * In + k] * xr[k];
