@@ -5,9 +5,9 @@
 // library does (dtype rank, then name), so a file is byte-reproducible and identical to what
 // `safetensors.torch.save_file` writes for the same tensors and metadata. The decoder trusts
 // nothing in the file.
-import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { rnnlmError } from '../errors.js';
+import { NOT_REGULAR_FILE, readRegularFile } from './read_file.js';
 
 export type SafeDType = 'F32' | 'I32' | 'I64' | 'F64';
 
@@ -279,10 +279,11 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
 export function readSafetensorsFile(path: string): DecodedSafetensors {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw rnnlmError('ERR_RNNLM_CHECKPOINT', `${path}: file is missing`);
+    if (e.code === NOT_REGULAR_FILE) throw rnnlmError('ERR_RNNLM_CHECKPOINT', e.message);
     throw rnnlmError('ERR_RNNLM_IO', `${path}: cannot read (${e.message})`);
   }
   return decodeSafetensors(bytes, path);
