@@ -209,6 +209,8 @@ function checkFolder(path: string): void {
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw rnnlmError('ERR_RNNLM_CHECKPOINT', `checkpoint ${path} does not exist${leftAside(path)}`);
+    // A file where the path needs a folder (`--resume some-file` looks for some-file/last).
+    if (e.code === 'ENOTDIR') throw rnnlmError('ERR_RNNLM_CHECKPOINT', `checkpoint ${path} does not exist: part of the path is a file, not a folder`);
     throw rnnlmError('ERR_RNNLM_IO', `${path}: cannot read (${e.message})`);
   }
   if (!isDir) throw rnnlmError('ERR_RNNLM_CHECKPOINT', `checkpoint ${path} is a file, not a checkpoint folder`);
