@@ -21,7 +21,7 @@ import { CHECKPOINT_FILE_NAMES, mutationsOf, type CheckpointFileName } from './s
 import { FuzzRunner, readRegressions, type Verdict } from './support/fuzz_runner.js';
 import { makePristineRuns, MODEL_KINDS, type FuzzCase } from './support/fuzz_targets.js';
 
-const RUNS = Number(process.env.RNNLM_FUZZ_RUNS ?? 400);
+const RUNS = Number(process.env.RNNLM_FUZZ_RUNS ?? 500);
 const SEED = Number(process.env.RNNLM_FUZZ_SEED ?? 15015);
 const SHRINK = process.env.RNNLM_FUZZ_SHRINK === '1';
 // Collects every failing case into this JSON-lines file instead of stopping at the first.
