@@ -171,7 +171,7 @@ function runCase(c: FuzzCase, pristine: Map<CheckpointFileName, Uint8Array>, scr
   if (c.via === 'resume') {
     const resumed = resume(c.kind, join(scratch, 'run'));
     try {
-      return sameTensors(weightsOf(resumed.model), expected(), 'resumed weights against model.safetensors');
+      return afterLoad(() => sameTensors(weightsOf(resumed.model), expected(), 'resumed weights against model.safetensors'));
     } finally {
       resumed.dispose();
     }
@@ -179,14 +179,27 @@ function runCase(c: FuzzCase, pristine: Map<CheckpointFileName, Uint8Array>, scr
   const loaded = load(c.kind, last);
   let again: Module | null = null;
   try {
-    const first = weightsOf(loaded.model);
-    const problem = sameTensors(first, expected(), 'loaded weights against model.safetensors');
-    if (problem !== null) return problem;
-    again = loaded.roundTrip(join(scratch, 'saved'));
-    return sameTensors(weightsOf(again), first, 'saved and loaded again');
+    return afterLoad(() => {
+      const first = weightsOf(loaded.model);
+      const problem = sameTensors(first, expected(), 'loaded weights against model.safetensors');
+      if (problem !== null) return problem;
+      again = loaded.roundTrip(join(scratch, 'saved'));
+      return sameTensors(weightsOf(again), first, 'saved and loaded again');
+    });
   } finally {
     loaded.model.dispose();
-    again?.dispose();
+    (again as Module | null)?.dispose();
+  }
+}
+
+// Once a load has succeeded, anything that throws (saving it again, reading the file's tensors
+// for the comparison) is a failure of the round trip, whatever its code.
+function afterLoad(check: () => string | null): string | null {
+  try {
+    return check();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return `the round trip threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${typeof code === 'string' ? ` [${code}]` : ''}`;
   }
 }
 
