@@ -134,6 +134,18 @@ test('a full disk (300 KiB tmpfs): training ends with ERR_RNNLM_IO and its last 
     assert.ok(checkpoint.weights.size > 0);
     loadLanguageModel(join(disk, 'run')).model.dispose();
     assert.equal(leftovers(join(disk, 'run')), [], 'the failed save removed its temporary folder');
+    // The same disk filled to the last byte: output redirected onto it is one ERR_RNNLM_IO line.
+    spawnSync('sh', ['-c', `cat /dev/zero > '${join(disk, 'filler')}'`]);
+    for (const command of ['sample -c lm -n 2000', `eval -c lm --data '${corpus}' --json`]) {
+      const started = performance.now();
+      const r = bash(`eval "$RNNLM" ${command} > '${join(disk, 'out.txt')}'`);
+      const ms = performance.now() - started;
+      assert.is(r.status, 1, `${command} > full disk: ${r.stderr}`);
+      assert.match(r.stderr, /^rnnlm: ERR_RNNLM_IO: cannot write to stdout: ENOSPC/m, r.stderr);
+      assert.is(r.stderr.split('\n').filter((l) => l.includes('ERR_RNNLM_IO')).length, 1, r.stderr);
+      assert.not.match(r.stderr, /Unhandled|^\s+at /m);
+      assert.ok(ms < 5000, `${command} > full disk took ${ms.toFixed(0)} ms`);
+    }
   } finally {
     spawnSync('umount', [disk]);
   }
@@ -151,6 +163,7 @@ function bash(script: string): { status: number | null; stdout: string; stderr: 
 
 test('the VAE and the classifier into a closed pipe end with 0, into a full disk with one ERR_RNNLM_IO line; stdout closed (>&-) is no crash', () => {
   for (const command of ['vae sample -c "$VAE" -n 3000', 'classify predict -c cls abcd wxyz bcda --top 2 --json']) {
+    const started = performance.now();
     const piped = bash(`eval "$RNNLM" ${command} 2>err.txt | head -c 5 >/dev/null; echo "\${PIPESTATUS[0]}"; cat err.txt`);
     const [status, ...stderr] = piped.stdout.split('\n');
     assert.is(status, '0', `${command} | head: ${piped.stdout}`);
@@ -163,6 +176,8 @@ test('the VAE and the classifier into a closed pipe end with 0, into a full disk
     const closed = bash(`eval "$RNNLM" ${command} >&-`);
     assert.is(closed.status, 0, `${command} >&-: ${closed.stderr}`);
     assert.not.match(closed.stderr, /Unhandled|^\s+at /m);
+    const ms = performance.now() - started;
+    assert.ok(ms < 10_000, `${command}: the three runs took ${ms.toFixed(0)} ms`);
   }
 });
 
