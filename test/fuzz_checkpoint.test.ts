@@ -9,8 +9,11 @@
 //
 // CI runs a fixed seed and a modest number of cases. A longer session by hand:
 //   RNNLM_FUZZ_RUNS=20000 RNNLM_FUZZ_SEED=$RANDOM npx uvu -r tsx test 'fuzz_checkpoint\.test\.ts$'
-// (RNNLM_FUZZ_SHRINK=1 makes fast-check shrink a failure to a smaller case first). Every failing
-// case it prints goes into test/fixtures/fuzz_regressions.json, which every run replays.
+// (RNNLM_FUZZ_SHRINK=1 makes fast-check shrink a failure to a smaller case first;
+// RNNLM_FUZZ_COLLECT=failures.jsonl writes every failing case there instead of stopping at the
+// first). Every failing case it finds goes into test/fixtures/fuzz_regressions.json (its "case"
+// as printed), which every run replays. Huge sizes in config.json and trainer.json are planted
+// only once SIZE_LIMITS_PENDING (support/checkpoint_mutations.ts) is false.
 import fc from 'fast-check';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
