@@ -280,6 +280,22 @@ test('a FIFO, /dev/zero or a folder in place of a file inside a checkpoint: ERR_
   await refuseAll(cases);
 });
 
+test('a FIFO or /dev/zero as RUN/metrics.jsonl: train --resume and plot refuse it with ERR_RNNLM_IO within 2 s (both used to block for ever)', async () => {
+  const cases: { what: string; args: string[]; code: string }[] = [];
+  for (const [name, make] of [
+    ['FIFO', (path: string) => spawnSync('mkfifo', [path])],
+    ['/dev/zero', (path: string) => symlinkSync('/dev/zero', path)],
+  ] as const) {
+    const run = join(work, `metrics-${name === 'FIFO' ? 'fifo' : 'zero'}`);
+    mkdirSync(join(run, 'last'), { recursive: true });
+    for (const f of readdirSync(join(work, 'lm', 'last'))) writeFileSync(join(run, 'last', f), readFileSync(join(work, 'lm', 'last', f)));
+    make(join(run, 'metrics.jsonl'));
+    cases.push({ what: `train --resume with metrics.jsonl ${name}`, args: ['train', '--resume', run, '--steps', '4'], code: 'ERR_RNNLM_IO' });
+    cases.push({ what: `plot with metrics.jsonl ${name}`, args: ['plot', run], code: 'ERR_RNNLM_IO' });
+  }
+  await refuseAll(cases);
+});
+
 test('an error the CLI reports names its code once, with no trace', async () => {
   const r = await cli(['sample', '-c', join(work, 'nowhere')]);
   assert.is(errorCode(r), 'ERR_RNNLM_CHECKPOINT');
