@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { loadLanguageModel } from '../src/checkpoint/lm_checkpoint.js';
+import { rng } from './golden-helpers.js';
 import { assertNoCrash, assertRefused, cliMain, errorCode, root, runCli, type CliRun } from './support/cli_process.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rnnlm-faults-'));
@@ -34,18 +35,6 @@ test.before(async () => {
 });
 
 // ---- kill -9 during saves --------------------------------------------------------------------
-
-/** A small seeded generator (mulberry32): the kill schedule is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const leftovers = (dir: string): string[] => readdirSync(dir).filter((e) => /^\.(last|best)\.(tmp|old)-/.test(e));
 
@@ -81,7 +70,8 @@ function killDuring(args: string[], delayMs: number, ready: () => boolean): Prom
 }
 
 test('kill -9 at 12 seeded moments during saves: last/ and best/ always load, and the run resumes each time and finishes', async () => {
-  const random = seeded(20260415);
+  // The kill schedule is the same on every run.
+  const random = rng(20260415);
   const run = join(work, 'killed');
   const last = join(run, 'last');
   let inFlight = 0;
