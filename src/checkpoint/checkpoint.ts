@@ -2,10 +2,11 @@
 // vocab.json, and optionally the trainer's state (trainer.json + optimizer.safetensors). It is
 // written all at once (writeDirAtomic) and read back with every part checked, each problem
 // reported with the file it is in.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isRnnlmError, rnnlmError } from '../errors.js';
 import { writeDirAtomic } from '../io/atomic.js';
+import { NOT_REGULAR_FILE, readRegularFile } from '../io/read_file.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../io/safetensors.js';
 import { Module } from '../nn/module.js';
 import {
@@ -160,12 +161,13 @@ export function saveCheckpoint(dir: string, contents: CheckpointContents): void 
 
 function readBytes(path: string): Buffer {
   try {
-    return readFileSync(path);
+    return readRegularFile(path);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') {
       throw rnnlmError('ERR_RNNLM_CHECKPOINT', `${dirname(path)}: incomplete checkpoint, ${basename(path)} is missing`);
     }
+    if (e.code === NOT_REGULAR_FILE) throw rnnlmError('ERR_RNNLM_CHECKPOINT', `${e.message}; a checkpoint holds files`);
     throw rnnlmError('ERR_RNNLM_IO', `${path}: cannot read (${e.message})`);
   }
 }
@@ -207,6 +209,8 @@ function checkFolder(path: string): void {
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw rnnlmError('ERR_RNNLM_CHECKPOINT', `checkpoint ${path} does not exist${leftAside(path)}`);
+    // A file where the path needs a folder (`--resume some-file` looks for some-file/last).
+    if (e.code === 'ENOTDIR') throw rnnlmError('ERR_RNNLM_CHECKPOINT', `checkpoint ${path} does not exist: part of the path is a file, not a folder`);
     throw rnnlmError('ERR_RNNLM_IO', `${path}: cannot read (${e.message})`);
   }
   if (!isDir) throw rnnlmError('ERR_RNNLM_CHECKPOINT', `checkpoint ${path} is a file, not a checkpoint folder`);

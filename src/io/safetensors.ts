@@ -6,9 +6,9 @@
 // `safetensors.torch.save_file` writes for the same tensors and metadata. The decoder trusts
 // nothing in the file. F16 and BF16 (what `model.half()` / bfloat16 PyTorch models save) are
 // kept as their raw 16-bit patterns (Uint16Array); src/io/half_float.ts widens them to float32.
-import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { rnnlmError } from '../errors.js';
+import { NOT_REGULAR_FILE, readRegularFile } from './read_file.js';
 
 export type SafeDType = 'F32' | 'I32' | 'I64' | 'F64' | 'F16' | 'BF16';
 
@@ -294,10 +294,11 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
 export function readSafetensorsFile(path: string): DecodedSafetensors {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw rnnlmError('ERR_RNNLM_CHECKPOINT', `${path}: file is missing`);
+    if (e.code === NOT_REGULAR_FILE) throw rnnlmError('ERR_RNNLM_CHECKPOINT', e.message);
     throw rnnlmError('ERR_RNNLM_IO', `${path}: cannot read (${e.message})`);
   }
   return decodeSafetensors(bytes, path);

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { rnnlmError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readRegularFile } from '../io/read_file.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -93,6 +94,8 @@ export class MetricsWriter {
     this.path = path.join(runDir, METRICS_FILE);
     try {
       fs.mkdirSync(runDir, { recursive: true });
+      // A FIFO or a device in its place would block the run or never end a read.
+      if (fs.existsSync(this.path) && !fs.statSync(this.path).isFile()) throw new Error('it is not a regular file');
       if (!options.truncate && options.keepThrough !== undefined && fs.existsSync(this.path)) dropRecordsAfter(this.path, options.keepThrough);
       if (!options.truncate && fs.existsSync(this.path)) {
         // A crash mid-write leaves a partial line; appending after it would glue the next record
@@ -165,7 +168,7 @@ export function readMetrics(runDir: string): MetricRecord[] {
   const file = metricsPath(runDir);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file).toString('utf8');
   } catch (error) {
     throw ioError(file, 'cannot read the metrics file', error);
   }
