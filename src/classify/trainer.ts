@@ -21,7 +21,7 @@ import type { Device } from '../tensor.js';
 import { concatenateSequences, fingerprint } from '../data/fingerprint.js';
 import { divergedError, guardedStep } from '../train/guarded_step.js';
 import { runTrainingLoop } from '../train/loop.js';
-import type { MetricsWriter } from '../train/metrics.js';
+import type { MetricsSink } from '../train/metrics.js';
 import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
 import { bucketedBatches } from './batches.js';
 import { readClassificationData, type ClassificationData, type Example } from './data.js';
@@ -294,7 +294,7 @@ export class ClassifierTrainer {
   }
 
   // One batch: the step, its metrics record and its report.
-  #step(metrics: MetricsWriter, reporter: ClassifierReporter, batch: readonly number[], lengths: readonly number[], params: ReturnType<SequenceClassifier['parameters']>): void {
+  #step(metrics: MetricsSink, reporter: ClassifierReporter, batch: readonly number[], lengths: readonly number[], params: ReturnType<SequenceClassifier['parameters']>): void {
     const s = this.#state;
     const started = performance.now();
     const loss = this.#trainStep(batch, params, s.step + 1);
@@ -310,7 +310,7 @@ export class ClassifierTrainer {
 
   // The end of an epoch: score the held-out set, RUN/best on a new lowest loss, the epoch's
   // record, RUN/last.
-  #endEpoch(metrics: MetricsWriter, reporter: ClassifierReporter, random: SampleRandom): void {
+  #endEpoch(metrics: MetricsSink, reporter: ClassifierReporter, random: SampleRandom): void {
     const s = this.#state;
     const epoch = s.epoch;
     const r = this.evaluateTest();

@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import { backward } from '../autograd.js';
 import { rnnlmError } from '../errors.js';
 import { clipGradNorm, type Optimizer } from '../optim/index.js';
+import { scale } from '../functional.js';
 import { tidy, type Tensor } from '../tensor.js';
+import type { Collective } from './data_parallel.js';
 
 export interface StepForward<T> {
   /** The scalar that is minimised. */
@@ -26,10 +28,21 @@ export interface StepResult<T> {
   kept: T;
 }
 
+/** A data-parallel step: the ranks and this rank's share of the step's normaliser (its examples / all ranks'). */
+export interface StepCollective {
+  collective: Collective;
+  share: number;
+}
+
 /**
  * Zero the gradients, forward, backward, clip (when `clip` > 0), update. When the loss or the
  * norm is not finite, the gradients are zeroed again and `diverged(what)` is thrown, `what`
  * naming the bad value ("the loss is NaN").
+ *
+ * Data-parallel (`parallel`): the ranks agree on the loss first (the share-weighted sum, NaN on
+ * every rank when it is on one, so all take the same branch), each backpropagates its loss times
+ * its share, and the gradients are summed across ranks before clipping: every rank then clips by
+ * the same global norm and takes the same update.
  */
 export function guardedStep<T>(
   optimizer: Optimizer,
@@ -37,19 +50,29 @@ export function guardedStep<T>(
   clip: number,
   forward: () => StepForward<T>,
   diverged: (what: string) => Error,
+  parallel: StepCollective | null = null,
 ): StepResult<T> {
+  const paramList = [...params];
   const result = tidy(() => {
     optimizer.zeroGrad();
     const out = forward();
-    const loss = out.loss.item();
-    if (!Number.isFinite(loss)) {
-      if (out.scored !== undefined && out.scored.item() === 0) {
-        throw rnnlmError('ERR_RNNLM_DATA', 'no tokens to score: every target of this batch is the ignore index; nothing was updated');
-      }
-      return { loss, gradNorm: null, ok: false as const };
+    let loss = out.loss.item();
+    if (!Number.isFinite(loss) && out.scored !== undefined && out.scored.item() === 0) {
+      throw rnnlmError('ERR_RNNLM_DATA', 'no tokens to score: every target of this batch is the ignore index; nothing was updated');
     }
-    backward(out.loss);
-    const gradNorm = clip > 0 ? clipGradNorm(params, clip) : null;
+    if (parallel !== null) {
+      const finite = Number.isFinite(loss);
+      const [weighted = Number.NaN, bad = 1] = parallel.collective.allReduceNumbers([finite ? loss * parallel.share : 0, finite ? 0 : 1]);
+      loss = bad > 0 ? Number.NaN : weighted;
+    }
+    if (!Number.isFinite(loss)) return { loss, gradNorm: null, ok: false as const };
+    if (parallel === null) {
+      backward(out.loss);
+    } else {
+      backward(scale(out.loss, parallel.share));
+      parallel.collective.allReduceSum_(paramList.map((p) => gradientOf(p)));
+    }
+    const gradNorm = clip > 0 ? clipGradNorm(paramList, clip) : null;
     if (gradNorm !== null && !Number.isFinite(gradNorm)) return { loss, gradNorm, ok: false as const };
     optimizer.step();
     return { loss, gradNorm, ok: true as const, kept: out.keep() };
@@ -59,6 +82,13 @@ export function guardedStep<T>(
     throw diverged(Number.isFinite(result.loss) ? `the gradient norm is ${result.gradNorm}` : `the loss is ${result.loss}`);
   }
   return { loss: result.loss, gradNorm: result.gradNorm, kept: result.kept };
+}
+
+// Every parameter of the three models receives a gradient each step; a missing one would leave
+// the ranks reducing lists of different lengths.
+function gradientOf(p: Tensor): Tensor {
+  if (p.grad === null) throw rnnlmError('ERR_RNNLM_INTERNAL', 'data-parallel step: a parameter received no gradient');
+  return p.grad;
 }
 
 /**

@@ -2,6 +2,7 @@
 // validation, generator offset, optimizer step counts and hyperparameters, the run's options)
 // and optimizer.safetensors (optimizer moments and the carried recurrent state). Together with
 // the weights it is everything the next step depends on.
+import type { SavedDistribution } from './data_parallel.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import { disposeState, type LanguageModel, type LanguageModelState } from '../models/language_model.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -46,8 +47,10 @@ export interface LmTrainerState {
 const FORMAT = 'rnnlm-trainer';
 
 interface SavedTrainer extends SavedTrainerState<LmTrainOptions, LmTrainerState> {
-  /** Whether optimizer.safetensors holds carried.h (and carried.c). */
+  /** Whether optimizer.safetensors holds carried.h (and carried.c): all ranks' streams side by side. */
   carried: boolean;
+  /** A data-parallel run's ranks (absent: one process). */
+  distributed?: SavedDistribution;
 }
 
 export interface TrainerSnapshot {
@@ -62,13 +65,14 @@ export function snapshotTrainerState(
   optimizer: Optimizer,
   generator: Generator,
   carried: LanguageModelState | null,
+  distributed?: SavedDistribution,
 ): TrainerSnapshot {
   const snapshot = snapshotTrainer(FORMAT, options, state, optimizer, generator);
   if (carried !== null) {
     snapshot.tensors.set('carried.h', carried.h);
     if (carried.c !== null) snapshot.tensors.set('carried.c', carried.c);
   }
-  return { state: { ...snapshot.state, carried: carried !== null }, tensors: snapshot.tensors };
+  return { state: { ...snapshot.state, carried: carried !== null, ...(distributed === undefined ? {} : { distributed }) }, tensors: snapshot.tensors };
 }
 
 function savedTrainer(json: unknown, source: string): SavedTrainer {
@@ -81,6 +85,10 @@ function savedTrainer(json: unknown, source: string): SavedTrainer {
     }
   }) as SavedTrainer;
   if (typeof saved.carried !== 'boolean') trainerStateError(source, 'field carried is not true or false');
+  const d = saved.distributed;
+  if (d !== undefined && !(isRecord(d) && isIndex(d.worldSize) && d.worldSize >= 1 && Array.isArray(d.generatorOffsets) && d.generatorOffsets.length === d.worldSize && d.generatorOffsets.every(isIndex))) {
+    trainerStateError(source, 'field distributed is not {worldSize, generatorOffsets}');
+  }
   return saved;
 }
 
@@ -97,7 +105,7 @@ export function savedOptions(checkpoint: Checkpoint, source: string): LmTrainOpt
   checkTrainerFitsCheckpoint({ ...saved, options }, { config, trainer: checkpoint.trainer }, languageModelWeightShapes(config), LM_MODEL_KEYS, source);
   for (const name of ['carried.h', 'carried.c']) {
     const t = checkpoint.trainer.tensors.get(name);
-    const want = [options.layers, options.batch, options.hidden];
+    const want = [options.layers, options.batch * (saved.distributed?.worldSize ?? 1), options.hidden];
     if (t !== undefined && (t.shape.length !== 3 || t.shape.some((d, i) => d !== want[i]))) {
       trainerStateError(source, `tensor '${name}' is [${t.shape.join(', ')}], expected [${want.join(', ')}] (layers, batch, hidden)`);
     }
@@ -121,7 +129,7 @@ export function restoreTrainerState(
   checkpoint: CheckpointWithTrainer,
   target: RestoreTarget & { model: LanguageModel },
   source: string,
-): { state: LmTrainerState; carried: LanguageModelState | null } {
+): { state: LmTrainerState; carried: LanguageModelState | null; distributed: SavedDistribution | undefined } {
   if (checkpoint.trainer === null) trainerStateError(source, 'is missing (this checkpoint cannot resume training)');
   const saved = savedTrainer(checkpoint.trainer.state, source);
   const tensors = checkpoint.trainer.tensors;
@@ -140,5 +148,5 @@ export function restoreTrainerState(
     disposeState(carried);
     throw asTrainerStateError(error, source);
   }
-  return { state: { ...saved.state, best: saved.state.best === null ? null : { ...saved.state.best } }, carried };
+  return { state: { ...saved.state, best: saved.state.best === null ? null : { ...saved.state.best } }, carried, distributed: saved.distributed };
 }

@@ -2,6 +2,7 @@
 // PyTorch's word_language_model): the state is carried from chunk to chunk, detached, and reset
 // at each epoch. Everything a step depends on (weights, optimizer moments, generator offset,
 // carried state, data position) is saved in RUN/last, so a resumed run continues bit for bit.
+import { agreeOnRoot, allRanksColumns, enterRankStream, isWriter, rankChunk, rankColumns, resumeDistribution, snapshotDistribution, type Collective } from './data_parallel.js';
 import { skippedFilesNote } from '../data/reader.js';
 import { checkLanguageModelPlan } from '../limits/plans.js';
 import { join, resolve } from 'node:path';
@@ -20,7 +21,7 @@ import { checkLmOptions, DEFAULT_STEPS, LM_DEFAULTS, RESUMABLE_KEYS, type LmTrai
 import { loadLmData, type LmData } from './lm_data.js';
 import { guardedStep, divergedError } from './guarded_step.js';
 import { runTrainingLoop, type LoopStatus } from './loop.js';
-import type { MetricsWriter } from './metrics.js';
+import type { MetricsSink } from './metrics.js';
 import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions } from './trainer_state.js';
 import { learningRate, type ScheduleOptions } from './schedule.js';
 import { restoreTrainerState, savedOptions, snapshotTrainerState, type LmTrainerState } from './lm_state.js';
@@ -103,6 +104,26 @@ function makeOptimizer(options: LmTrainOptions, params: LanguageModel): Optimize
   }
 }
 
+/** A data-parallel run: the ranks (src/distributed's initDistributed); absent or null: one process. */
+export interface ParallelOptions {
+  collective?: Collective | null;
+}
+
+// A carried state (L, B, H) per rank <-> all ranks' side by side (L, size x B, H).
+function allRanksState(state: LanguageModelState | null, collective: Collective): LanguageModelState | null {
+  if (state === null) return null;
+  return { h: allRanksColumns(state.h, collective), c: state.c === null ? null : allRanksColumns(state.c, collective) };
+}
+
+function rankState(state: LanguageModelState | null, collective: Collective, batch: number): LanguageModelState | null {
+  if (state === null) return null;
+  try {
+    return { h: rankColumns(state.h, collective, batch), c: state.c === null ? null : rankColumns(state.c, collective, batch) };
+  } finally {
+    disposeState(state);
+  }
+}
+
 export class LanguageModelTrainer {
   readonly runDir: string;
   readonly options: Readonly<LmTrainOptions>;
@@ -116,6 +137,7 @@ export class LanguageModelTrainer {
   readonly #stream: TokenStream;
   readonly #deviceNote: string | null;
   readonly #resumed: boolean;
+  readonly #collective: Collective | null;
   #state: LmTrainerState;
   #carried: LanguageModelState | null;
 
@@ -124,6 +146,7 @@ export class LanguageModelTrainer {
     options: LmTrainOptions,
     data: LmData,
     resumed: boolean,
+    collective: Collective | null,
   ) {
     this.runDir = runDir;
     this.options = Object.freeze({ ...options });
@@ -133,6 +156,7 @@ export class LanguageModelTrainer {
     this.device = choice.device;
     this.#deviceNote = choice.fallbackReason;
     this.#resumed = resumed;
+    this.#collective = collective !== null && collective.size > 1 ? collective : null;
     this.#generator = new Generator(options.seed);
     const config = {
       vocabSize: data.tokenizer.vocabSize,
@@ -146,8 +170,14 @@ export class LanguageModelTrainer {
     checkLanguageModelPlan('training this language model', config, { tokens, optimizer: options.optimizer, momentum: options.momentum, device: this.device });
     this.model = new LanguageModel(config, { generator: this.#generator });
     if (this.device !== 'cpu') this.model.to(this.device);
+    if (this.#collective !== null) {
+      // The seed makes the weights equal everywhere; rank 0's copy makes it certain.
+      this.#collective.broadcast_(this.model.parameters());
+      enterRankStream(this.#generator, this.#collective);
+    }
     this.#optimizer = makeOptimizer(options, this.model);
-    this.#stream = new TokenStream(data.train, options.batch);
+    // The streams of all ranks side by side; each rank trains on its own `batch` columns.
+    this.#stream = new TokenStream(data.train, options.batch * this.worldSize);
     const perEpoch = this.#stream.chunksPerEpoch(options.seq);
     this.totalSteps = options.steps ?? (options.epochs !== null ? options.epochs * perEpoch : DEFAULT_STEPS);
     this.#carried = null;
@@ -162,8 +192,11 @@ export class LanguageModelTrainer {
     };
   }
 
-  /** A new run in `runDir` (created; it must not already hold a run). */
-  static create(options: Partial<LmTrainOptions>, runDir: string): LanguageModelTrainer {
+  /**
+   * A new run in `runDir` (created; it must not already hold a run). With `collective` (the ranks
+   * of a data-parallel job), every rank calls this with the same options; rank 0's run folder is used.
+   */
+  static create(options: Partial<LmTrainOptions>, runDir: string, parallel: ParallelOptions = {}): LanguageModelTrainer {
     const full: LmTrainOptions = { ...LM_DEFAULTS, ...options };
     for (const key of ['data', 'valid'] as const) {
       if (full[key] === '') throw rnnlmError('ERR_RNNLM_ARGUMENT', `${key} is an empty path; leave it out (null) to use the default`);
@@ -171,16 +204,17 @@ export class LanguageModelTrainer {
     if (full.data !== null) full.data = resolve(full.data);
     if (full.valid !== null) full.valid = resolve(full.valid);
     checkLmOptions(full);
-    const dir = newRunDir(runDir);
+    const collective = parallel.collective ?? null;
+    const dir = agreeOnRoot(collective, () => newRunDir(runDir));
     const data = loadLmData(full);
-    return new LanguageModelTrainer(dir, full, data, false);
+    return new LanguageModelTrainer(dir, full, data, false, collective);
   }
 
   /**
    * Continues the run in `runDir` from its last checkpoint. `overrides` may change only the
    * length of the run and how it reports (RESUMABLE_KEYS).
    */
-  static resume(runDir: string, overrides: Partial<LmTrainOptions> = {}): LanguageModelTrainer {
+  static resume(runDir: string, overrides: Partial<LmTrainOptions> = {}, parallel: ParallelOptions = {}): LanguageModelTrainer {
     const dir = resolve(runDir);
     const checkpoint = readCheckpoint(join(dir, 'last'), { kind: 'language_model', requireTrainer: true });
     const saved = savedOptions(checkpoint, join(dir, 'last'));
@@ -188,10 +222,12 @@ export class LanguageModelTrainer {
     checkLmOptions(options);
     const tokenizer = tokenizerFromJSON(checkpoint.vocab, join(dir, 'last', 'vocab.json'));
     const data = loadLmData(options, tokenizer);
-    const trainer = new LanguageModelTrainer(dir, options, data, true);
+    const collective = parallel.collective ?? null;
+    const trainer = new LanguageModelTrainer(dir, options, data, true, collective);
     return restoredOrDisposed(trainer, () => {
       const restored = restoreTrainerState(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, join(dir, 'last'));
-      trainer.#carried = restored.carried;
+      resumeDistribution(restored.distributed, trainer.#collective, trainer.#generator, dir);
+      trainer.#carried = trainer.#collective === null ? restored.carried : rankState(restored.carried, trainer.#collective, options.batch);
       checkSameData(restored.state.fingerprint, data.fingerprint, dir);
       trainer.#state = restored.state;
     });
@@ -201,6 +237,11 @@ export class LanguageModelTrainer {
     return this.#state.step;
   }
 
+  /** Processes training together (1 unless data-parallel). */
+  get worldSize(): number {
+    return this.#collective?.size ?? 1;
+  }
+
   get schedule(): ScheduleOptions {
     const o = this.options;
     return { kind: o.schedule, lr: o.lr, warmup: o.warmup, stepSize: o.stepSize, gamma: o.gamma, minLr: o.minLr, totalSteps: this.totalSteps };
@@ -208,7 +249,7 @@ export class LanguageModelTrainer {
 
   /** Trains until totalSteps, early stopping, or an abort; saves RUN/last at the end. */
   async run(runOptions: RunOptions = {}): Promise<TrainSummary> {
-    const reporter = runOptions.reporter ?? silentReporter;
+    const reporter = isWriter(this.#collective) ? (runOptions.reporter ?? silentReporter) : silentReporter;
     const o = this.options;
     const perEpoch = this.#stream.chunksPerEpoch(o.seq);
     const params = this.model.parameters();
@@ -219,6 +260,7 @@ export class LanguageModelTrainer {
       {
         runDir: this.runDir,
         keepMetricsThrough: this.#resumed ? this.#state.step : null,
+        collective: this.#collective,
         begin: () => {
           reporter.start({
             runDir: this.runDir,
@@ -260,7 +302,7 @@ export class LanguageModelTrainer {
 
   // One chunk: the step, its metrics record, then every validEvery steps (and at the end) the
   // validation with RUN/best and RUN/last, and every sampleEvery steps a sample.
-  #step(metrics: MetricsWriter, reporter: TrainReporter, params: ReturnType<LanguageModel['parameters']>, perEpoch: number, elapsed: () => number): 'continue' | 'stop' {
+  #step(metrics: MetricsSink, reporter: TrainReporter, params: ReturnType<LanguageModel['parameters']>, perEpoch: number, elapsed: () => number): 'continue' | 'stop' {
     const o = this.options;
     const s = this.#state;
     if (s.chunk >= perEpoch) {
@@ -274,10 +316,10 @@ export class LanguageModelTrainer {
     const lr = learningRate(this.schedule, s.step);
     this.#optimizer.lr = lr;
     const started = performance.now();
-    const { loss, gradNorm } = this.#trainStep(chunk, params);
+    const { loss, gradNorm } = this.#trainStep(this.#collective === null ? chunk : rankChunk(chunk, this.#collective, o.batch), params);
     s.step += 1;
     s.chunk += 1;
-    const tokensPerSec = (chunk.steps * o.batch * 1000) / Math.max(1e-6, performance.now() - started);
+    const tokensPerSec = (chunk.steps * o.batch * this.worldSize * 1000) / Math.max(1e-6, performance.now() - started);
     const record: StepRecord = { step: s.step, epoch: s.epoch, loss, lr, tokensPerSec, gradNorm };
     metrics.write({ split: 'train', step: s.step, epoch: s.epoch, loss, lr, tokens_per_s: Math.round(tokensPerSec), time: Number(elapsed().toFixed(3)) });
     reporter.step(record);
@@ -292,7 +334,7 @@ export class LanguageModelTrainer {
         return 'stop';
       }
     }
-    if (o.sampleEvery > 0 && s.step % o.sampleEvery === 0) {
+    if (o.sampleEvery > 0 && s.step % o.sampleEvery === 0 && isWriter(this.#collective)) {
       reporter.sample(s.step, generate(this.model, this.tokenizer, { length: o.sampleLength, seed: o.seed + s.step }));
     }
     return 'continue';
@@ -315,6 +357,7 @@ export class LanguageModelTrainer {
         return { loss, scored: count, keep: () => detachState(out.state) };
       },
       (what) => this.#diverged(`${what} at step ${this.#state.step + 1}; nothing was updated`),
+      this.#collective === null ? null : { collective: this.#collective, share: 1 / this.#collective.size },
     );
     disposeState(previous);
     this.#carried = result.kept;
@@ -326,7 +369,7 @@ export class LanguageModelTrainer {
   }
 
   /** Scores the validation text; saves RUN/best on improvement. Returns true to stop early. */
-  #validate(metrics: MetricsWriter, reporter: TrainReporter): boolean {
+  #validate(metrics: MetricsSink, reporter: TrainReporter): boolean {
     const o = this.options;
     const s = this.#state;
     const score = this.validationScore();
@@ -360,12 +403,22 @@ export class LanguageModelTrainer {
   #save(which: 'last' | 'best'): void {
     const config = languageModelConfig(this.model.config, this.tokenizer.level);
     const dir = join(this.runDir, which);
+    const writer = isWriter(this.#collective);
     if (which === 'best') {
-      saveCheckpoint(dir, { config, vocab: this.tokenizer.toJSON(), weights: this.model });
+      if (writer) saveCheckpoint(dir, { config, vocab: this.tokenizer.toJSON(), weights: this.model });
       return;
     }
-    const trainer = snapshotTrainerState(this.options, this.#state, this.#optimizer, this.#generator, this.#carried);
-    saveCheckpoint(dir, { config, vocab: this.tokenizer.toJSON(), weights: this.model, trainer });
+    // Data-parallel: every rank's streams and generator offset go into rank 0's checkpoint.
+    const c = this.#collective;
+    const carried = c === null ? this.#carried : allRanksState(this.#carried, c);
+    try {
+      const distributed = c === null ? undefined : snapshotDistribution(c, this.#generator);
+      if (!writer) return;
+      const trainer = snapshotTrainerState(this.options, this.#state, this.#optimizer, this.#generator, carried, distributed);
+      saveCheckpoint(dir, { config, vocab: this.tokenizer.toJSON(), weights: this.model, trainer });
+    } finally {
+      if (carried !== this.#carried) disposeState(carried);
+    }
   }
 
   dispose(): void {

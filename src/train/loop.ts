@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { MetricsWriter } from './metrics.js';
+import { isWriter, type Collective } from './data_parallel.js';
+import { discardMetrics, MetricsWriter, type MetricsSink } from './metrics.js';
 
 export type LoopStatus = 'finished' | 'early-stopped' | 'interrupted';
 
@@ -16,15 +17,20 @@ export interface TrainingSteps {
   readonly runDir: string;
   /** Records past this step are dropped from metrics.jsonl first (a resumed run); null appends. */
   readonly keepMetricsThrough: number | null;
+  /**
+   * The ranks of a data-parallel run (null: one process). Rank 0 alone opens RUN and its metrics;
+   * the ranks agree before every step whether any of them was interrupted, so all stop together.
+   */
+  readonly collective?: Collective | null;
   /** Called once RUN and its metrics file are open: report the start. */
-  begin(metrics: MetricsWriter): void;
+  begin(metrics: MetricsSink): void;
   /** Whether steps remain. */
   hasNext(): boolean;
   /** One optimizer step and what follows it; 'stop' ends the run early (early stopping). */
-  step(metrics: MetricsWriter): 'continue' | 'stop';
+  step(metrics: MetricsSink): 'continue' | 'stop';
   /** The loop ended (finished, stopped early or interrupted), before RUN/last may be saved. */
   ended?(status: LoopStatus): void;
-  /** Writes RUN/last with the trainer state. */
+  /** Writes RUN/last with the trainer state (called on every rank: saving may gather from all). */
   saveLast(): void;
   /** Called last, whatever happened (stops the reporter). */
   close(): void;
@@ -32,9 +38,16 @@ export interface TrainingSteps {
 
 /** Runs `steps` to the end, an early stop, or an abort of `signal` (RUN/last is then saved). */
 export async function runTrainingLoop(steps: TrainingSteps, signal?: AbortSignal): Promise<LoopStatus> {
-  mkdirSync(steps.runDir, { recursive: true });
+  const collective = steps.collective ?? null;
+  const writer = isWriter(collective);
+  if (writer) mkdirSync(steps.runDir, { recursive: true });
   const through = steps.keepMetricsThrough;
-  const metrics = new MetricsWriter(steps.runDir, through === null ? {} : { keepThrough: through });
+  const metrics: MetricsSink = writer ? new MetricsWriter(steps.runDir, through === null ? {} : { keepThrough: through }) : discardMetrics;
+  const interrupted = (): boolean => {
+    const here = signal?.aborted === true;
+    if (collective === null || collective.size === 1) return here;
+    return (collective.allReduceNumbers([here ? 1 : 0])[0] ?? 0) > 0;
+  };
   try {
     steps.begin(metrics);
   } catch (error) {
@@ -44,7 +57,7 @@ export async function runTrainingLoop(steps: TrainingSteps, signal?: AbortSignal
   let status: LoopStatus = 'finished';
   try {
     while (steps.hasNext()) {
-      if (signal?.aborted === true) {
+      if (interrupted()) {
         status = 'interrupted';
         break;
       }
@@ -56,7 +69,10 @@ export async function runTrainingLoop(steps: TrainingSteps, signal?: AbortSignal
       await yieldToEventLoop();
     }
     steps.ended?.(status);
-    if (status === 'interrupted' || !existsSync(join(steps.runDir, 'last'))) steps.saveLast();
+    // Every rank asks the same question (rank 0's folder decides), since saving may be collective.
+    const saved = writer && existsSync(join(steps.runDir, 'last'));
+    const lastMissing = collective === null || collective.size === 1 ? !saved : (collective.allReduceNumbers([writer && !saved ? 1 : 0])[0] ?? 0) > 0;
+    if (status === 'interrupted' || lastMissing) steps.saveLast();
   } finally {
     metrics.close();
     steps.close();

@@ -203,3 +203,9 @@ export function readMetrics(runDir: string): MetricRecord[] {
   }
   return records;
 }
+
+/** Where a trainer's records go: RUN/metrics.jsonl, or nowhere on the ranks of a data-parallel job other than rank 0. */
+export type MetricsSink = Pick<MetricsWriter, 'write' | 'close'>;
+
+/** A sink that keeps nothing. */
+export const discardMetrics: MetricsSink = { write() {}, close() {} };

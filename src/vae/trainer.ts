@@ -21,7 +21,7 @@ import { resolveDevice } from '../runtime.js';
 import type { Device } from '../tensor.js';
 import { divergedError, guardedStep } from '../train/guarded_step.js';
 import { runTrainingLoop } from '../train/loop.js';
-import type { MetricsWriter } from '../train/metrics.js';
+import type { MetricsSink } from '../train/metrics.js';
 import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
 import { klWeight, type AnnealOptions } from './anneal.js';
 import { trainingBatches } from './batches.js';
@@ -283,7 +283,7 @@ export class SentenceVaeTrainer {
   }
 
   // One batch: the step, its report, and every logEvery steps a 'train_steps' record.
-  #step(metrics: MetricsWriter, reporter: VaeReporter, batch: readonly number[], params: ReturnType<SentenceVAE['parameters']>, elapsed: () => number): void {
+  #step(metrics: MetricsSink, reporter: VaeReporter, batch: readonly number[], params: ReturnType<SentenceVAE['parameters']>, elapsed: () => number): void {
     const o = this.options;
     const s = this.#state;
     const weight = klWeight(this.#anneal, s.step);
@@ -303,7 +303,7 @@ export class SentenceVaeTrainer {
 
   // The end of an epoch: the validation score, the epoch's records, RUN/best on a new lowest
   // negative ELBO, RUN/last, samples.
-  #endEpoch(metrics: MetricsWriter, reporter: VaeReporter, elapsed: () => number): void {
+  #endEpoch(metrics: MetricsSink, reporter: VaeReporter, elapsed: () => number): void {
     const o = this.options;
     const s = this.#state;
     const anneal = this.#anneal;
@@ -364,7 +364,7 @@ export class SentenceVaeTrainer {
     return { loss: r.loss, ...r.kept };
   }
 
-  #writeWindow(metrics: MetricsWriter, weight: number, time: number): void {
+  #writeWindow(metrics: MetricsSink, weight: number, time: number): void {
     const w = this.#state.window;
     const n = Math.max(1, w.sentences);
     metrics.write({
