@@ -22,14 +22,16 @@ import { concatenateSequences, fingerprint } from '../data/fingerprint.js';
 import { divergedError, guardedStep } from '../train/guarded_step.js';
 import { runTrainingLoop } from '../train/loop.js';
 import type { MetricsSink } from '../train/metrics.js';
-import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
+import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions, savedDistribution } from '../train/trainer_state.js';
+import { agreeOnRoot, enterRankStream, isWriter, rankPart, resumeDistribution, snapshotDistribution, type Collective } from '../train/data_parallel.js';
+import type { ParallelOptions } from '../train/lm_trainer.js';
 import { bucketedBatches } from './batches.js';
 import { readClassificationData, type ClassificationData, type Example } from './data.js';
 import { balancedClassWeights, classificationLoss } from './loss.js';
 import { CLASSIFIER_DEFAULTS, checkClassifierOptions, type ClassifierTrainOptions } from './options.js';
 import { evaluateClassifier, type EvaluationResult } from './predict.js';
 import { stratifiedSplit, type IndexSplit } from './split.js';
-import { writeSplitFiles } from './split_files.js';
+import { SPLIT_FILE, TEST_CSV_FILE, writeSplitFiles } from './split_files.js';
 import { restoreClassifierTrainer, savedClassifierOptions, snapshotClassifierTrainer, type ClassifierTrainerState } from './trainer_state.js';
 import { ClassifierVocab } from './vocab.js';
 
@@ -117,9 +119,10 @@ export class ClassifierTrainer {
   readonly #optimizer: Adam;
   /** The model's: initial weights, then dropout masks. Its offset is part of the saved state. */
   readonly #generator: Generator;
+  readonly #collective: Collective | null;
   #state: ClassifierTrainerState;
 
-  private constructor(runDir: string, options: ClassifierTrainOptions, data: ClassificationData) {
+  private constructor(runDir: string, options: ClassifierTrainOptions, data: ClassificationData, collective: Collective | null) {
     this.runDir = runDir;
     this.options = Object.freeze({ ...options });
     this.data = data;
@@ -151,6 +154,11 @@ export class ClassifierTrainer {
     checkClassifierPlan('training this classifier', config, { tokens: options.batch * longest, optimizer: 'adam', device: this.device });
     this.model = new SequenceClassifier(config, { generator });
     if (this.device !== 'cpu') this.model.to(this.device);
+    this.#collective = collective !== null && collective.size > 1 ? collective : null;
+    if (this.#collective !== null) {
+      this.#collective.broadcast_(this.model.parameters());
+      enterRankStream(generator, this.#collective);
+    }
     this.#optimizer = new Adam(this.model.parameters(), { lr: options.lr, weightDecay: options.weightDecay });
     const labels = Int32Array.from(data.examples, (e) => e.label);
     this.#state = {
@@ -169,21 +177,21 @@ export class ClassifierTrainer {
   }
 
   /** A new run in `runDir` (created; it must not already hold a run). */
-  static create(options: Partial<ClassifierTrainOptions> & { data: string }, runDir: string): ClassifierTrainer {
+  static create(options: Partial<ClassifierTrainOptions> & { data: string }, runDir: string, parallel: ParallelOptions = {}): ClassifierTrainer {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     const full: ClassifierTrainOptions = { ...CLASSIFIER_DEFAULTS, ...given } as ClassifierTrainOptions;
     checkClassifierOptions(full);
     full.data = resolve(full.data);
-    const dir = newRunDir(runDir);
+    const dir = agreeOnRoot(parallel.collective ?? null, () => newRunDir(runDir));
     const data = readClassificationData(full.data, { textColumn: full.textColumn, labelColumn: full.labelColumn });
-    return new ClassifierTrainer(dir, full, data);
+    return new ClassifierTrainer(dir, full, data, parallel.collective ?? null);
   }
 
   /**
    * Continues the run in `runDir` from its last checkpoint, bit for bit. `overrides` may change
    * only CLASSIFIER_RESUMABLE_KEYS (e.g. more epochs); anything else must equal the saved options.
    */
-  static resume(runDir: string, overrides: Partial<ClassifierTrainOptions> = {}): ClassifierTrainer {
+  static resume(runDir: string, overrides: Partial<ClassifierTrainOptions> = {}, parallel: ParallelOptions = {}): ClassifierTrainer {
     const dir = resolve(runDir);
     const last = join(dir, 'last');
     const checkpoint = readCheckpoint(last, { kind: 'classifier', requireTrainer: true });
@@ -191,10 +199,11 @@ export class ClassifierTrainer {
     const options = resumedOptions(saved, overrides, CLASSIFIER_RESUMABLE_KEYS, ['data']);
     checkClassifierOptions(options);
     const data = readClassificationData(options.data, { textColumn: options.textColumn, labelColumn: options.labelColumn });
-    const trainer = new ClassifierTrainer(dir, options, data);
+    const trainer = new ClassifierTrainer(dir, options, data, parallel.collective ?? null);
     return restoredOrDisposed(trainer, () => {
       const fresh = trainer.#state.fingerprint;
       const state = restoreClassifierTrainer(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, last);
+      resumeDistribution(savedDistribution(checkpoint.trainer!.state, last), trainer.#collective, trainer.#generator, dir);
       checkSameData(state.fingerprint, fresh, dir);
       trainer.#state = state;
     });
@@ -221,20 +230,24 @@ export class ClassifierTrainer {
 
   /** Trains for options.epochs epochs, or until `signal` aborts (RUN/last is then saved). */
   async run(runOptions: { reporter?: ClassifierReporter; signal?: AbortSignal } = {}): Promise<ClassifierTrainSummary> {
-    const reporter = runOptions.reporter ?? silentReporter;
+    const reporter = isWriter(this.#collective) ? (runOptions.reporter ?? silentReporter) : silentReporter;
     const o = this.options;
     const s = this.#state;
     const wallStart = performance.now();
     const lengths = this.#ids.map((ids) => ids.length);
     const params = this.model.parameters();
-    mkdirSync(this.runDir, { recursive: true });
-    const files = writeSplitFiles(this.runDir, this.data, this.split, { seed: o.seed, testFraction: o.testFraction });
+    const writer = isWriter(this.#collective);
+    if (writer) mkdirSync(this.runDir, { recursive: true });
+    const files = writer
+      ? writeSplitFiles(this.runDir, this.data, this.split, { seed: o.seed, testFraction: o.testFraction })
+      : { split: join(this.runDir, SPLIT_FILE), testCsv: join(this.runDir, TEST_CSV_FILE) };
     // The current epoch's batches and the batch-order stream they were drawn from.
     let epoch: { batches: number[][]; random: SampleRandom } | null = null;
     const status = await runTrainingLoop(
       {
         runDir: this.runDir,
         keepMetricsThrough: s.step > 0 ? s.step : null,
+        collective: this.#collective,
         begin: () => {
           const testWithUnknown = this.split.test.filter((i) => this.vocab.encode(this.data.examples[i]!.text).unknown.length > 0).length;
           reporter.start({
@@ -260,7 +273,8 @@ export class ClassifierTrainer {
             // The epoch's batches come from the stream's position at the epoch's start, so a run
             // resumed mid-epoch sees the same batches.
             const random = new SampleRandom(s.batchRandom);
-            epoch = { batches: bucketedBatches(this.split.train, lengths, o.batch, random), random };
+            // Data-parallel: global batches of every rank's examples, each rank training its part.
+            epoch = { batches: bucketedBatches(this.split.train, lengths, o.batch * (this.#collective?.size ?? 1), random), random };
           }
           if (s.batch < epoch.batches.length) {
             this.#step(metrics, reporter, epoch.batches[s.batch]!, lengths, params);
@@ -297,7 +311,7 @@ export class ClassifierTrainer {
   #step(metrics: MetricsSink, reporter: ClassifierReporter, batch: readonly number[], lengths: readonly number[], params: ReturnType<SequenceClassifier['parameters']>): void {
     const s = this.#state;
     const started = performance.now();
-    const loss = this.#trainStep(batch, params, s.step + 1);
+    const loss = this.#trainStep(batch, params, s.step + 1);  // the whole batch's loss on every rank
     const spent = (performance.now() - started) / 1000;
     s.trainSeconds += spent;
     s.step += 1;
@@ -336,7 +350,12 @@ export class ClassifierTrainer {
 
   // Forward, loss, backward, clip, update (guardedStep: nothing is updated when the loss or the
   // gradient norm is not finite, so RUN/last keeps the last good weights).
-  #trainStep(batch: readonly number[], params: ReturnType<SequenceClassifier['parameters']>, stepNumber: number): number {
+  #trainStep(globalBatch: readonly number[], params: ReturnType<SequenceClassifier['parameters']>, stepNumber: number): number {
+    const c = this.#collective;
+    const weights = this.#classWeights;
+    // With class weights the loss is a weighted mean: a rank's share is its examples' weight.
+    const part = c === null ? null : rankPart(globalBatch, c, this.options.batch, (i) => (weights === null ? 1 : weights[this.data.examples[i]!.label]!));
+    const batch = part === null ? globalBatch : part.items;
     const r = guardedStep(
       this.#optimizer,
       params,
@@ -348,12 +367,16 @@ export class ClassifierTrainer {
         return { loss: classificationLoss(logits, targets, this.#classWeights), keep: () => null };
       },
       (what) => divergedError(`${what} at step ${stepNumber}; nothing was updated`, null),
+      c === null || part === null ? null : { collective: c, share: part.share },
     );
     return r.loss;
   }
 
   #save(which: 'best' | 'last'): void {
-    const trainer = which === 'last' ? snapshotClassifierTrainer(this.options, this.#state, this.#optimizer, this.#generator) : undefined;
+    const c = this.#collective;
+    const distributed = which === 'last' && c !== null ? snapshotDistribution(c, this.#generator) : undefined;
+    if (!isWriter(c)) return;
+    const trainer = which === 'last' ? snapshotClassifierTrainer(this.options, this.#state, this.#optimizer, this.#generator, distributed) : undefined;
     saveClassifier(join(this.runDir, which), this.model, { vocab: this.vocab, labels: this.data.labels, ...(trainer === undefined ? {} : { trainer }) });
   }
 

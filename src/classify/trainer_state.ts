@@ -2,6 +2,7 @@
 // that `classify train --resume` continues bit for bit: the position in the run, the batch-order
 // stream at the start of the epoch in progress, that epoch's partial loss sums, the best
 // held-out loss, and the run's options.
+import type { SavedDistribution } from '../train/data_parallel.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../random.js';
@@ -37,8 +38,8 @@ export interface ClassifierTrainerState {
 
 const FORMAT = 'rnnlm-classifier-trainer';
 
-export function snapshotClassifierTrainer(options: ClassifierTrainOptions, state: ClassifierTrainerState, optimizer: Optimizer, generator: Generator): { state: SavedTrainerState<ClassifierTrainOptions, ClassifierTrainerState>; tensors: Map<string, Tensor> } {
-  return snapshotTrainer(FORMAT, options, state, optimizer, generator);
+export function snapshotClassifierTrainer(options: ClassifierTrainOptions, state: ClassifierTrainerState, optimizer: Optimizer, generator: Generator, distributed?: SavedDistribution): { state: SavedTrainerState<ClassifierTrainOptions, ClassifierTrainerState>; tensors: Map<string, Tensor> } {
+  return snapshotTrainer(FORMAT, options, state, optimizer, generator, distributed);
 }
 
 function checkState(state: Record<string, unknown>, source: string): void {

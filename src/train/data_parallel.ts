@@ -147,3 +147,17 @@ export function rankColumns(state: Tensor, collective: Collective, batch: number
   }
   return fromFloat32Array(local, [layers, batch, hidden], { device: state.device });
 }
+
+/**
+ * This rank's part of a global batch of examples (positions [rank x batch, (rank + 1) x batch))
+ * and its share of the batch's normaliser, `weight` summed over its examples / over all of them
+ * (the example count, or class weights). A rank whose part is empty (a short last batch) steps on
+ * the batch's first example with share 0: it contributes zero gradients and keeps the ranks in
+ * step.
+ */
+export function rankPart<T>(batch: readonly T[], collective: Collective, perRank: number, weight: (item: T) => number = () => 1): { items: T[]; share: number } {
+  const items = batch.slice(collective.rank * perRank, (collective.rank + 1) * perRank);
+  const total = batch.reduce((sum, item) => sum + weight(item), 0);
+  if (items.length === 0) return { items: batch.slice(0, 1), share: 0 };
+  return { items, share: items.reduce((sum, item) => sum + weight(item), 0) / total };
+}

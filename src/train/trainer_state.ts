@@ -2,6 +2,7 @@
 // continues bit for bit: trainer.json ({format, version, options, state, generator, optimizer})
 // and optimizer.safetensors (the optimizer's moments). The trainer defines what `options` and
 // `state` hold and checks them; this file writes, reads and restores the common parts.
+import type { SavedDistribution } from './data_parallel.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { rnnlmError } from '../errors.js';
@@ -19,6 +20,8 @@ export interface SavedTrainerState<O, S> {
   state: S;
   generator: GeneratorState;
   optimizer: SavedOptimizer;
+  /** A data-parallel run's ranks (absent: one process). */
+  distributed?: SavedDistribution;
 }
 
 /** The JSON and the live tensors (save them, do not dispose) of a run. */
@@ -28,13 +31,27 @@ export function snapshotTrainer<O extends object, S>(
   state: S,
   optimizer: Optimizer,
   generator: Generator,
+  distributed?: SavedDistribution,
 ): { state: SavedTrainerState<O, S>; tensors: Map<string, Tensor> } {
   const tensors = new Map<string, Tensor>();
   const optimizerRecord = snapshotOptimizer(optimizer, tensors);
   return {
-    state: { format, version: 1, options: { ...options }, state: structuredClone(state), generator: generator.getState(), optimizer: optimizerRecord },
+    state: {
+      format, version: 1, options: { ...options }, state: structuredClone(state), generator: generator.getState(), optimizer: optimizerRecord,
+      ...(distributed === undefined ? {} : { distributed }),
+    },
     tensors,
   };
+}
+
+/** trainer.json's record of a data-parallel run's ranks (undefined: one process), checked. */
+export function savedDistribution(json: unknown, source: string): SavedDistribution | undefined {
+  const d = isRecord(json) ? json.distributed : undefined;
+  if (d === undefined) return undefined;
+  if (!(isRecord(d) && isIndex(d.worldSize) && d.worldSize >= 1 && Array.isArray(d.generatorOffsets) && d.generatorOffsets.length === d.worldSize && d.generatorOffsets.every(isIndex))) {
+    trainerStateError(source, 'field distributed is not {worldSize, generatorOffsets}');
+  }
+  return d as unknown as SavedDistribution;
 }
 
 export function trainerStateError(source: string, what: string): never {
@@ -56,6 +73,7 @@ export function readSavedTrainer<O, S>(json: unknown, source: string, format: st
   checkState(json.state);
   if (!isSavedOptimizer(json.optimizer)) trainerStateError(source, 'has no optimizer record');
   checkOptimizerRecord(json.optimizer, source);
+  savedDistribution(json, source);
   checkGeneratorState(json.generator, source);
   if (!isRecord(json.options)) trainerStateError(source, 'has no options');
   return json as unknown as SavedTrainerState<O, S>;

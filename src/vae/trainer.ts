@@ -22,7 +22,9 @@ import type { Device } from '../tensor.js';
 import { divergedError, guardedStep } from '../train/guarded_step.js';
 import { runTrainingLoop } from '../train/loop.js';
 import type { MetricsSink } from '../train/metrics.js';
-import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions } from '../train/trainer_state.js';
+import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions, savedDistribution } from '../train/trainer_state.js';
+import { agreeOnRoot, enterRankStream, isWriter, rankPart, resumeDistribution, snapshotDistribution, type Collective } from '../train/data_parallel.js';
+import type { ParallelOptions } from '../train/lm_trainer.js';
 import { klWeight, type AnnealOptions } from './anneal.js';
 import { trainingBatches } from './batches.js';
 import { loadVaeData, type VaeData } from './data.js';
@@ -115,6 +117,7 @@ export class SentenceVaeTrainer {
   readonly data: VaeData;
   readonly model: SentenceVAE;
   readonly device: Device;
+  readonly #collective: Collective | null;
   readonly #deviceNote: string | null;
   readonly #optimizer: Adam;
   /** The model's: word and embedding dropout, z's noise. Its offset is part of the saved state. */
@@ -122,7 +125,7 @@ export class SentenceVaeTrainer {
   readonly #resumed: boolean;
   #state: VaeTrainerState;
 
-  private constructor(runDir: string, options: VaeTrainOptions, data: VaeData, resumed: boolean) {
+  private constructor(runDir: string, options: VaeTrainOptions, data: VaeData, resumed: boolean, collective: Collective | null) {
     this.runDir = runDir;
     this.options = Object.freeze({ ...options });
     this.data = data;
@@ -147,6 +150,11 @@ export class SentenceVaeTrainer {
     checkSentenceVaePlan('training this sentence VAE', config, { tokens: options.batch * options.maxLength, optimizer: 'adam', device: this.device });
     this.model = new SentenceVAE(config, { generator: (this.#generator = new Generator(options.seed)) });
     if (this.device !== 'cpu') this.model.to(this.device);
+    this.#collective = collective !== null && collective.size > 1 ? collective : null;
+    if (this.#collective !== null) {
+      this.#collective.broadcast_(this.model.parameters());
+      enterRankStream(this.#generator, this.#collective);
+    }
     this.#optimizer = new Adam(this.model.parameters(), { lr: options.lr });
     this.#resumed = resumed;
     this.#state = {
@@ -166,7 +174,7 @@ export class SentenceVaeTrainer {
   }
 
   /** A new run in `runDir` (it must not already hold a run). */
-  static create(options: Partial<VaeTrainOptions>, runDir: string): SentenceVaeTrainer {
+  static create(options: Partial<VaeTrainOptions>, runDir: string, parallel: ParallelOptions = {}): SentenceVaeTrainer {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     const full: VaeTrainOptions = { ...VAE_DEFAULTS, ...given } as VaeTrainOptions;
     for (const key of ['data', 'valid'] as const) {
@@ -174,15 +182,15 @@ export class SentenceVaeTrainer {
       if (full[key] !== null) full[key] = resolve(full[key]!);
     }
     checkVaeOptions(full);
-    const dir = newRunDir(runDir);
-    return new SentenceVaeTrainer(dir, full, loadVaeData(full), false);
+    const dir = agreeOnRoot(parallel.collective ?? null, () => newRunDir(runDir));
+    return new SentenceVaeTrainer(dir, full, loadVaeData(full), false, parallel.collective ?? null);
   }
 
   /**
    * Continues the run in `runDir` from its last checkpoint, bit for bit. `overrides` may change
    * only VAE_RESUMABLE_KEYS (e.g. more epochs); anything else must equal the saved options.
    */
-  static resume(runDir: string, overrides: Partial<VaeTrainOptions> = {}): SentenceVaeTrainer {
+  static resume(runDir: string, overrides: Partial<VaeTrainOptions> = {}, parallel: ParallelOptions = {}): SentenceVaeTrainer {
     const dir = resolve(runDir);
     const last = join(dir, 'last');
     const checkpoint = readCheckpoint(last, { kind: 'sentence_vae', requireTrainer: true });
@@ -190,9 +198,10 @@ export class SentenceVaeTrainer {
     const options = resumedOptions(saved, overrides, VAE_RESUMABLE_KEYS, ['data', 'valid']);
     checkVaeOptions(options);
     const vocab = SentenceVocab.fromJSON(checkpoint.vocab, join(last, 'vocab.json'));
-    const trainer = new SentenceVaeTrainer(dir, options, loadVaeData(options, vocab), true);
+    const trainer = new SentenceVaeTrainer(dir, options, loadVaeData(options, vocab), true, parallel.collective ?? null);
     return restoredOrDisposed(trainer, () => {
       const state = restoreVaeTrainer(checkpoint, { model: trainer.model, optimizer: trainer.#optimizer, generator: trainer.#generator, device: trainer.device }, last);
+      resumeDistribution(savedDistribution(checkpoint.trainer!.state, last), trainer.#collective, trainer.#generator, dir);
       checkSameData(state.fingerprint, trainer.data.fingerprint, dir);
       trainer.#state = state;
     });
@@ -214,7 +223,7 @@ export class SentenceVaeTrainer {
   }
 
   async run(runOptions: { reporter?: VaeReporter; signal?: AbortSignal } = {}): Promise<VaeTrainSummary> {
-    const reporter = runOptions.reporter ?? silent;
+    const reporter = isWriter(this.#collective) ? (runOptions.reporter ?? silent) : silent;
     const o = this.options;
     const s = this.#state;
     const params = this.model.parameters();
@@ -227,6 +236,7 @@ export class SentenceVaeTrainer {
       {
         runDir: this.runDir,
         keepMetricsThrough: this.#resumed ? s.step : null,
+        collective: this.#collective,
         begin: () =>
           reporter.start({
             runDir: this.runDir,
@@ -247,7 +257,8 @@ export class SentenceVaeTrainer {
         step: (metrics) => {
           if (epoch === null) {
             this.model.train();
-            epoch = { batches: trainingBatches(this.data.train.length, o.batch, o.seed, s.epoch), lap: performance.now() };
+            // Data-parallel: global batches of every rank's sentences, each rank training its part.
+            epoch = { batches: trainingBatches(this.data.train.length, o.batch * (this.#collective?.size ?? 1), o.seed, s.epoch), lap: performance.now() };
           }
           if (s.batch < epoch.batches.length) {
             this.#step(metrics, reporter, epoch.batches[s.batch]!, params, elapsed);
@@ -347,8 +358,11 @@ export class SentenceVaeTrainer {
 
   // One optimizer step on a batch (guardedStep: nothing is updated when the loss or the
   // gradient norm is not finite).
-  #trainStep(sentences: Int32Array[], weight: number, params: ReturnType<SentenceVAE['parameters']>, step: number): { loss: number; nll: number; kl: number; tokens: number } {
+  #trainStep(globalSentences: Int32Array[], weight: number, params: ReturnType<SentenceVAE['parameters']>, step: number): { loss: number; nll: number; kl: number; tokens: number } {
     const o = this.options;
+    const c = this.#collective;
+    const part = c === null ? null : rankPart(globalSentences, c, o.batch);
+    const sentences = part === null ? globalSentences : part.items;
     const r = guardedStep(
       this.#optimizer,
       params,
@@ -356,12 +370,17 @@ export class SentenceVaeTrainer {
       () => {
         const out = this.model.forward(sentences, { teacherForcing: o.teacherForcing });
         const loss = F.scale(F.add(out.nll, F.scale(out.kl, weight)), 1 / sentences.length);
-        const terms = { nll: out.nll.item(), kl: out.kl.item(), tokens: out.tokens };
+        const share = part?.share ?? 1;
+        const terms = { nll: out.nll.item() * Math.sign(share), kl: out.kl.item() * Math.sign(share), tokens: share > 0 ? out.tokens : 0 };
         return { loss, keep: () => terms };
       },
       (what) => this.#diverged(`${what} at step ${step + 1}; nothing was updated`),
+      c === null || part === null ? null : { collective: c, share: part.share },
     );
-    return { loss: r.loss, ...r.kept };
+    if (c === null) return { loss: r.loss, ...r.kept };
+    // The epoch's sums are of the whole global batch, on every rank.
+    const [nll = 0, kl = 0, tokens = 0] = c.allReduceNumbers([r.kept.nll, r.kept.kl, r.kept.tokens]);
+    return { loss: r.loss, nll, kl, tokens };
   }
 
   #writeWindow(metrics: MetricsSink, weight: number, time: number): void {
@@ -385,7 +404,10 @@ export class SentenceVaeTrainer {
   }
 
   #save(which: 'last' | 'best'): void {
-    const trainer = which === 'last' ? snapshotVaeTrainer(this.options, this.#state, this.#optimizer, this.#generator) : undefined;
+    const c = this.#collective;
+    const distributed = which === 'last' && c !== null ? snapshotDistribution(c, this.#generator) : undefined;
+    if (!isWriter(c)) return;
+    const trainer = which === 'last' ? snapshotVaeTrainer(this.options, this.#state, this.#optimizer, this.#generator, distributed) : undefined;
     saveSentenceVae(join(this.runDir, which), this.model, this.data.vocab, this.data.format, trainer);
   }
 

@@ -1,6 +1,7 @@
 // The sentence-VAE trainer's state saved beside RUN/last's weights (see train/trainer_state.ts),
 // so that `vae train --resume` continues bit for bit: the position in the run, the partial sums
 // of the epoch in progress, the best validation, and the run's options.
+import type { SavedDistribution } from '../train/data_parallel.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../random.js';
@@ -48,8 +49,8 @@ const FORMAT = 'rnnlm-vae-trainer';
 export const emptySums = (): VaeSums => ({ nll: 0, kl: 0, sentences: 0, steps: 0 });
 
 /** The JSON and the live tensors (save them, do not dispose) of a run. */
-export function snapshotVaeTrainer(options: VaeTrainOptions, state: VaeTrainerState, optimizer: Optimizer, generator: Generator): { state: SavedTrainerState<VaeTrainOptions, VaeTrainerState>; tensors: Map<string, Tensor> } {
-  return snapshotTrainer(FORMAT, options, state, optimizer, generator);
+export function snapshotVaeTrainer(options: VaeTrainOptions, state: VaeTrainerState, optimizer: Optimizer, generator: Generator, distributed?: SavedDistribution): { state: SavedTrainerState<VaeTrainOptions, VaeTrainerState>; tensors: Map<string, Tensor> } {
+  return snapshotTrainer(FORMAT, options, state, optimizer, generator, distributed);
 }
 
 function checkState(state: Record<string, unknown>, source: string): void {
