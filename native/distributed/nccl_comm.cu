@@ -42,11 +42,6 @@ struct Loaded {
   LibraryInfo info;
 };
 
-std::string version_text(int v) {  // 23007 -> "2.30.7" (NCCL >= 2.9), 2708 -> "2.7.8"
-  if (v >= 10000) return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
-  return std::to_string(v / 1000) + "." + std::to_string(v / 100 % 10) + "." + std::to_string(v % 100);
-}
-
 #if defined(RNNLM_CUDA_EMULATION)
 
 Loaded load() {
@@ -61,6 +56,11 @@ Loaded load() {
 }
 
 #else
+
+std::string version_text(int v) {  // 23007 -> "2.30.7" (NCCL >= 2.9), 2708 -> "2.7.8"
+  if (v >= 10000) return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+  return std::to_string(v / 1000) + "." + std::to_string(v / 100 % 10) + "." + std::to_string(v % 100);
+}
 
 #define RNNLM_NCCL_STR2(x) #x
 #define RNNLM_NCCL_STR(x) RNNLM_NCCL_STR2(x)
