@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterOptimOps(env, exports);
   RegisterDecodeOps(env, exports);
   RegisterRuntime(env, exports);
+  RegisterDistributed(env, exports);
   return exports;
 }
 

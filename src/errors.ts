@@ -26,7 +26,9 @@ export type ErrorCode =
   /** A file system failure while reading or writing (the OS error is in the message). */
   | 'ERR_RNNLM_IO'
   /** An AbortSignal stopped the work (generateAsync, generateStream, evaluateTextAsync). */
-  | 'ERR_RNNLM_ABORTED';
+  | 'ERR_RNNLM_ABORTED'
+  /** Data-parallel training: MPI or NCCL unavailable, or a collective failed. */
+  | 'ERR_RNNLM_DISTRIBUTED';
 
 export interface RnnlmError extends Error {
   code: ErrorCode;

@@ -155,6 +155,24 @@ export interface NativeDecodeGradients {
   dOutB: NativeTensor | null;
 }
 
+/** MPI or NCCL support as the addon reports it (src/distributed/info.ts). */
+export interface NativeCommLibrary {
+  compiled: boolean;
+  available: boolean;
+  library: string | null;
+  version: string | null;
+  reason: string | null;
+}
+
+export interface NativeDistWorld {
+  rank: number;
+  size: number;
+  localRank: number;
+  localSize: number;
+  /** The NCCL communicator was joined (device 'cuda'). */
+  nccl: boolean;
+}
+
 /** The functions the addon exports (one per engine op, camelCase; in-place ops keep their `_`). */
 export interface NativeAddon {
   empty(shape: readonly number[], dtype: DType, device: Device): NativeTensor;
@@ -278,6 +296,17 @@ export interface NativeAddon {
   deviceDescribe(device: Device): string | null;
   /** Live engine storages and their bytes; `handles`: NativeTensor objects not yet finalized. */
   liveStorage(): { count: number; bytes: number; handles: number };
+
+  // Data-parallel collectives (native/distributed/comm.h; src/distributed/comm.ts wraps them).
+  distInfo(): { mpi: NativeCommLibrary; nccl: NativeCommLibrary };
+  distInit(options: { cuda: boolean; timeoutMs: number; bucketBytes: number }): NativeDistWorld;
+  distAllReduceSum_(tensors: readonly NativeTensor[], scale: number): void;
+  distAllReduceNumbers(values: Float64Array): Float64Array;
+  distBroadcast_(tensors: readonly NativeTensor[], root: number): void;
+  distBroadcastString(value: string, root: number): string;
+  distBarrier(): void;
+  distAbort(message: string): never;
+  distFinalize(): void;
 }
 
 let loaded: NativeAddon | null = null;

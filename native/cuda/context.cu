@@ -114,8 +114,9 @@ std::string version_text(int v) {  // 13010 -> "13.1" (runtime / driver), 130101
   return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
 }
 
-// Builds the context or returns the reason it cannot be built.
-Context* create_context(std::string& reason) {
+// Builds the context or returns the reason it cannot be built. `requested`: the device chosen by
+// select_device (-1: RNNLM_CUDA_DEVICE, else 0).
+Context* create_context(std::string& reason, int requested) {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
@@ -135,7 +136,13 @@ Context* create_context(std::string& reason) {
     return nullptr;
   }
   int device = 0;
-  if (const char* env = std::getenv("RNNLM_CUDA_DEVICE"); env != nullptr && *env != '\0') {
+  if (requested >= 0) {
+    if (requested >= count) {
+      reason = "device " + std::to_string(requested) + " was selected, but only " + std::to_string(count) + " are visible";
+      return nullptr;
+    }
+    device = requested;
+  } else if (const char* env = std::getenv("RNNLM_CUDA_DEVICE"); env != nullptr && *env != '\0') {
     char* end = nullptr;
     const long v = std::strtol(env, &end, 10);
     if (end == env || *end != '\0' || v < 0 || v >= count) {
@@ -196,6 +203,7 @@ struct ContextSlot {
   Context* context = nullptr;
   bool tried = false;
   std::string reason;
+  int requested_device = -1;  // select_device
 };
 
 ContextSlot& slot() {
@@ -245,13 +253,24 @@ Context& context() {
   if (s.context != nullptr) return *s.context;
   if (!s.tried) {
     s.tried = true;
-    s.context = create_context(s.reason);
+    s.context = create_context(s.reason, s.requested_device);
     if (s.context != nullptr) {
       ready.store(s.context, std::memory_order_release);
       return *s.context;
     }
   }
   fail(code::kDevice, "CUDA is not usable: " + s.reason);
+}
+
+void select_device(int device) {
+  ContextSlot& s = slot();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.context != nullptr && s.context->device != device) {
+    fail(code::kDevice, "the CUDA backend already runs on device " + std::to_string(s.context->device) +
+                            " and cannot move to device " + std::to_string(device) +
+                            " (start the distributed communicator before the first use of device 'cuda')");
+  }
+  s.requested_device = device;
 }
 
 std::string unavailable_reason() {

@@ -14,6 +14,11 @@ namespace rnnlm::cuda {
 // device, cuBLAS not loadable); the reason is remembered, so later calls fail at once.
 Backend& cuda_backend();
 
+// Makes the backend initialise on `device` instead of RNNLM_CUDA_DEVICE (data-parallel training:
+// the GPU of this local rank). Must come before the first use of Device::CUDA; throws
+// ERR_RNNLM_DEVICE when the backend already runs on another device.
+void select_device(int device);
+
 // Why the CUDA backend cannot be used in this process, or "" when it can (initialises it).
 std::string unavailable_reason();
 
