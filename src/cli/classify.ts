@@ -1,5 +1,6 @@
 // `rnnlm classify train | predict | eval`: many-to-one sequence classification (e.g. surnames to
 // their language). Parsing, validation and printing only; the work is in src/classify.
+import { jobCollective, launchJob, shouldLaunch } from './distributed.js';
 import { Command, Option } from '@commander-js/extra-typings';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -96,6 +97,7 @@ function trainSubcommand() {
     .addOption(new Option('--resume <run>', 'continue the run in this folder from its last checkpoint (--epochs may grow)').conflicts('out'))
     .addOption(new Option('--device <device>', 'auto, cpu or cuda').argParser(oneOf('--device', DEVICES)))
     .option('--seed <n>', 'random seed: split, weights, batch order, dropout (default 1)', nonNegativeInteger('--seed'))
+.option('--nproc <n>', 'data-parallel over N processes on this machine (starts mpirun -np N; or run under mpirun yourself)', positiveInteger('--nproc'))
     .option('--json', 'print JSON lines (start, epoch, summary) instead of the progress view')
     .addHelpText(
       'after',
@@ -112,6 +114,10 @@ Examples:
   rnnlm classify train --resume runs/names --epochs 25`,
     )
     .action(async (flags) => {
+      if (shouldLaunch(flags.nproc)) {
+        process.exitCode = await launchJob(flags.nproc);
+        return;
+      }
       if (flags.data === undefined && flags.resume === undefined) {
         throw new UsageError('--data is required: a folder of LABEL.txt files (one example a line) or a CSV file with text and label columns');
       }
@@ -135,12 +141,15 @@ Examples:
         seed: flags.seed,
         device: flags.device,
       };
-      const trainer = flags.resume !== undefined ? ClassifierTrainer.resume(flags.resume, options) : ClassifierTrainer.create({ ...options, data: flags.data! }, flags.out ?? defaultRunDir());
+      const collective = jobCollective(flags.device);
+      const trainer = flags.resume !== undefined ? ClassifierTrainer.resume(flags.resume, options, { collective }) : ClassifierTrainer.create({ ...options, data: flags.data! }, flags.out ?? defaultRunDir(), { collective });
       const runDir = trainer.runDir;
       try {
         const json = flags.json === true;
-        const summary = await whileInterruptible((signal) => trainer.run({ reporter: cliReporter(json, trainer.options.epochs), signal }));
-        if (json) {
+        const summary = await whileInterruptible((signal) => trainer.run({ reporter: cliReporter(json, trainer.options.epochs), signal }), { sigterm: collective !== null });
+        if (collective !== null && collective.rank !== 0) {
+          // Rank 0 reports.
+        } else if (json) {
           writeJson({ event: 'summary', ...summary });
         } else {
           const f = summary.final;

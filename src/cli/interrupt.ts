@@ -15,7 +15,11 @@ export function stopTrainersForOutputFailure(exitStatus: number): boolean {
   return runningTrainers.size > 0;
 }
 
-export async function whileInterruptible<T extends { status: string }>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Runs a trainer with Ctrl-C (and, with `sigterm`, for the ranks of a data-parallel job: SIGTERM,
+ * and SIGUSR1, which mpirun forwards to every rank) turned into a stop after the current step.
+ */
+export async function whileInterruptible<T extends { status: string }>(run: (signal: AbortSignal) => Promise<T>, options: { sigterm?: boolean } = {}): Promise<T> {
   const controller = new AbortController();
   let outputFailureStatus: number | null = null;
   const onSigint = (): void => {
@@ -29,15 +33,19 @@ export async function whileInterruptible<T extends { status: string }>(run: (sig
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  if (options.sigterm === true) for (const s of ['SIGTERM', 'SIGUSR1'] as const) process.on(s, onSigint);
   runningTrainers.add(onOutputFailure);
   try {
     const result = await run(controller.signal);
     // The checkpoint is saved; nothing the command would print after this can be written.
     if (outputFailureStatus !== null) process.exit(outputFailureStatus);
-    if (result.status === 'interrupted') process.exitCode = 130;
+    // A rank of a data-parallel job ends an agreed stop with 0, or mpirun would call the job failed
+    // and wait to kill it; the launcher (--nproc) exits with 130.
+    if (result.status === 'interrupted') process.exitCode = options.sigterm === true ? 0 : 130;
     return result;
   } finally {
     runningTrainers.delete(onOutputFailure);
     process.off('SIGINT', onSigint);
+    for (const s of ['SIGTERM', 'SIGUSR1'] as const) process.off(s, onSigint);
   }
 }

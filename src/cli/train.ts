@@ -1,5 +1,6 @@
 // `rnnlm train`: parses flags into LmTrainOptions, runs the trainer, and shows its progress as a
 // bar (terminal), plain lines (pipes, CI) or JSON lines (--json). Ctrl-C saves and exits.
+import { jobCollective, launchJob, shouldLaunch } from './distributed.js';
 import { Command, Option } from '@commander-js/extra-typings';
 import { CELL_TYPES } from '../models/language_model.js';
 import { LanguageModelTrainer, type TrainReporter } from '../train/lm_trainer.js';
@@ -104,6 +105,7 @@ export function trainCommand() {
     .addOption(new Option('--device <device>', 'auto, cpu or cuda').argParser(oneOf('--device', DEVICES)))
     .option('--seed <n>', 'random seed', nonNegativeInteger('--seed'))
     .addOption(new Option('--resume <run>', 'continue the run in this folder from its last checkpoint').conflicts('out'))
+.option('--nproc <n>', 'data-parallel over N processes on this machine (starts mpirun -np N; or run under mpirun yourself)', positiveInteger('--nproc'))
     .option('--json', 'print JSON lines (start, valid, sample, summary) instead of the progress view')
     .addHelpText(
       'after',
@@ -119,6 +121,10 @@ Examples:
   rnnlm train --resume runs/shakespeare --steps 4000`,
     )
     .action(async (flags) => {
+      if (shouldLaunch(flags.nproc)) {
+        process.exitCode = await launchJob(flags.nproc);
+        return;
+      }
       const options: Partial<LmTrainOptions> = {
         data: flags.data,
         valid: flags.valid,
@@ -157,11 +163,14 @@ Examples:
       // --steps and --epochs choose the length together: naming one clears the other.
       if (given.steps !== undefined && given.epochs === undefined) given.epochs = null;
       if (given.epochs !== undefined && given.steps === undefined) given.steps = null;
-      const trainer = flags.resume !== undefined ? LanguageModelTrainer.resume(flags.resume, given) : LanguageModelTrainer.create(given, flags.out ?? defaultRunDir());
+      const collective = jobCollective(flags.device);
+      const trainer = flags.resume !== undefined ? LanguageModelTrainer.resume(flags.resume, given, { collective }) : LanguageModelTrainer.create(given, flags.out ?? defaultRunDir(), { collective });
       try {
         const reporter = cliReporter(flags.json === true);
-        const summary = await whileInterruptible((signal) => trainer.run({ reporter, signal }));
-        if (flags.json === true) {
+        const summary = await whileInterruptible((signal) => trainer.run({ reporter, signal }), { sigterm: collective !== null });
+        if (collective !== null && collective.rank !== 0) {
+          // Rank 0 reports.
+        } else if (flags.json === true) {
           process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
         } else {
           const best = summary.bestValidLoss === null ? '' : `; best validation loss ${summary.bestValidLoss.toFixed(4)} at step ${summary.bestStep}`;

@@ -1,5 +1,6 @@
 // `rnnlm vae ...`: the sentence VAE (Bowman et al. 2016). Parsing, validation and printing
 // only; the work is in src/vae and src/models/sentence_vae.ts.
+import { jobCollective, launchJob, shouldLaunch } from './distributed.js';
 import { Command, Option } from '@commander-js/extra-typings';
 import { loadSentenceVae } from '../checkpoint/vae_checkpoint.js';
 import { CELL_TYPES } from '../models/language_model.js';
@@ -100,6 +101,7 @@ function trainCommand() {
     .addOption(new Option('--resume <run>', 'continue the run in this folder from its last checkpoint (--epochs may grow)').conflicts('out'))
     .addOption(new Option('--device <device>', 'auto, cpu or cuda').argParser(oneOf('--device', DEVICES)))
     .option('--seed <n>', 'random seed (default 1)', nonNegativeInteger('--seed'))
+.option('--nproc <n>', 'data-parallel over N processes on this machine (starts mpirun -np N; or run under mpirun yourself)', positiveInteger('--nproc'))
     .option('--json', 'print JSON lines (start, epoch, summary) instead of the progress view')
     .addHelpText(
       'after',
@@ -115,6 +117,10 @@ Examples:
   rnnlm vae train --resume runs/ptb-vae --epochs 8`,
     )
     .action(async (flags) => {
+      if (shouldLaunch(flags.nproc)) {
+        process.exitCode = await launchJob(flags.nproc);
+        return;
+      }
       const options: Partial<VaeTrainOptions> = {
         data: flags.data,
         valid: flags.valid,
@@ -143,10 +149,13 @@ Examples:
         seed: flags.seed,
         device: flags.device,
       };
-      const trainer = flags.resume !== undefined ? SentenceVaeTrainer.resume(flags.resume, options) : SentenceVaeTrainer.create(options, flags.out ?? defaultRunDir());
+      const collective = jobCollective(flags.device);
+      const trainer = flags.resume !== undefined ? SentenceVaeTrainer.resume(flags.resume, options, { collective }) : SentenceVaeTrainer.create(options, flags.out ?? defaultRunDir(), { collective });
       try {
-        const summary = await whileInterruptible((signal) => trainer.run({ reporter: reporter(flags.json === true), signal }));
-        if (flags.json === true) out({ event: 'summary', ...summary });
+        const summary = await whileInterruptible((signal) => trainer.run({ reporter: reporter(flags.json === true), signal }), { sigterm: collective !== null });
+        if (collective !== null && collective.rank !== 0) {
+          // Rank 0 reports.
+        } else if (flags.json === true) out({ event: 'summary', ...summary });
         else {
           const v = summary.valid;
           const figures = v === null ? '' : `; validation elbo ${f2(v.elbo)}, nll ${f2(v.nll)}, kl ${f2(v.kl)} per sentence`;

@@ -126,7 +126,8 @@ export function initDistributed(options: DistributedOptions): Communicator | nul
   const comm = new MpiCommunicator(world.rank, world.size, world.localRank, world.localSize, world.nccl ? 'nccl' : 'mpi', timeoutMs);
   current = comm;
   process.once('exit', (code) => {
-    if (code !== 0) {
+    // 130: an interrupted run, which every rank ended at the same step (the trainers agree on it).
+    if (code !== 0 && code !== 130) {
       // No MPI_Finalize: mpirun sees the rank end without it and stops every other rank now.
       process.stderr.write(`rnnlm: rank ${comm.rank} exited with code ${code}; mpirun ends the job\n`);
       return;
