@@ -10,7 +10,12 @@
 #include <cstdint>
 #include <cstring>
 
-namespace rnnlm::cpu::fastmath {
+#include "isa_variant.h"
+
+// In the namespace of the variant being compiled (isa.h), so that each variant inlines its own.
+namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {
+namespace fastmath {
 
 inline float bits_to_float(int32_t bits) {
   float f;
@@ -63,4 +68,6 @@ inline float tanh(float x) {
   return ax < 0.625f ? small : big;
 }
 
-}  // namespace rnnlm::cpu::fastmath
+}  // namespace fastmath
+}  // namespace RNNLM_ISA_NS
+}  // namespace rnnlm::cpu

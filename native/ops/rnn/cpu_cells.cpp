@@ -9,7 +9,9 @@
 #include "core/error.h"
 #include "cpu/fast_math.h"
 
-namespace rnnlm::cpu::cells {
+namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // cpu/isa.h: compiled once per CPU kernel variant
+namespace cells {
 
 namespace cm = cellmath;
 
@@ -478,4 +480,6 @@ void step_backward(CellKind kind, bool fused, const StepBackward& s) {
   fail(code::kInternal, "cells: unknown cell kind");
 }
 
-}  // namespace rnnlm::cpu::cells
+}  // namespace cells
+}  // namespace RNNLM_ISA_NS
+}  // namespace rnnlm::cpu

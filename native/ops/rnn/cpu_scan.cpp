@@ -36,11 +36,12 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "cpu_cells.h"
-#include "cpu/cpu_backend.h"
 #include "cpu/gemm.h"
+#include "cpu/isa_variant.h"
 #include "cpu_recurrent_gemm.h"
 
 namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // cpu/isa.h: compiled once per CPU kernel variant
 
 namespace {
 
@@ -49,6 +50,9 @@ namespace {
 constexpr int64_t kParallelStepMacs = int64_t{1} << 18;
 
 using Walk = cellmath::PackedWalk;
+
+// A CPU tensor (the scan runs outside CpuBackend: one copy per kernel variant, cpu/isa.h).
+Tensor empty(const Shape& shape, DType dtype) { return cpu_backend().empty(shape, dtype); }
 
 // How many threads share a step: one per pool thread, unless the step is too small.
 int64_t step_slices(int64_t rows, int64_t gates, int64_t hidden, const RecurrentGemm& g) {
@@ -97,9 +101,9 @@ void fold_biases(CellKind kind, int64_t gh, int64_t h, const LayerWeights& w,
 
 }  // namespace
 
-LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& x,
-                                           const LayerWeights& weights, const Tensor& h0,
-                                           const Tensor& c0) {
+LayerForward rnn_layer_forward_impl(const LayerSpec& spec, const Tensor& x,
+                                    const LayerWeights& weights, const Tensor& h0,
+                                    const Tensor& c0) {
   const CellKind kind = spec.cell;
   const bool lstm = kind == CellKind::LSTM, gru = kind == CellKind::GRU;
   const int gates = gate_count(kind);
@@ -195,11 +199,11 @@ LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& 
 }
 
 // h0 / c0 enter only through the workspace's h_prev / c_prev slots, already filled by forward.
-LayerGradients CpuBackend::rnn_layer_backward(const LayerSpec& spec, const Tensor& x,
-                                              const LayerWeights& weights, const Tensor& /*h0*/,
-                                              const Tensor& /*c0*/, const LayerForward& forward,
-                                              const Tensor& dy, const Tensor& dh_n,
-                                              const Tensor& dc_n) {
+LayerGradients rnn_layer_backward_impl(const LayerSpec& spec, const Tensor& x,
+                                       const LayerWeights& weights, const Tensor& /*h0*/,
+                                       const Tensor& /*c0*/, const LayerForward& forward,
+                                       const Tensor& dy, const Tensor& dh_n,
+                                       const Tensor& dc_n) {
   const CellKind kind = spec.cell;
   const bool lstm = kind == CellKind::LSTM, gru = kind == CellKind::GRU;
   const int gates = gate_count(kind);
@@ -313,4 +317,5 @@ LayerGradients CpuBackend::rnn_layer_backward(const LayerSpec& spec, const Tenso
   return grads;
 }
 
+}  // namespace RNNLM_ISA_NS
 }  // namespace rnnlm::cpu
