@@ -83,9 +83,9 @@ RuntimeBlas load() {
   for (const char* file : kCandidates) {
     std::string why;
     if (try_open(file, blas, why)) {
-      blas.reason = std::string("found with dlopen as ") + file +
-                    " (the first of libopenblas.so.0, libopenblas.so, libcblas.so.3, "
-                    "libblas.so.3 that exports cblas_sgemm; RNNLM_BLAS_LIBRARY overrides)";
+      blas.reason = std::string("found with dlopen: ") + file +
+                    " is the first of libopenblas.so.0, libopenblas.so, libcblas.so.3, "
+                    "libblas.so.3 that loads and exports cblas_sgemm; RNNLM_BLAS_LIBRARY overrides";
       return blas;
     }
     failures.push_back(why);
