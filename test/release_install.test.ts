@@ -48,16 +48,25 @@ if (!enabled || tarballs.length === 0) {
   });
 
   test('npm installs the tarballs offline (dependencies from the cache) without compiling', () => {
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'release-check', version: '1.0.0', private: true, type: 'module' }));
+    // allowScripts: npm 11 runs a dependency's install script only when the project allows it.
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'release-check', version: '1.0.0', private: true, type: 'module', allowScripts: { rnnlm: true } }));
     const files = tarballs.map((f) => join(releaseDir, f));
-    let r = sh(join(bin, 'npm'), ['install', '--offline', '--no-audit', '--no-fund', ...files]);
+    const flags = ['--no-audit', '--no-fund', '--foreground-scripts'];
+    let r = sh(join(bin, 'npm'), ['install', '--offline', ...flags, ...files]);
     if (r.status !== 0) {
       // A cache without some dependency: let npm fetch only what is missing.
       console.log(`  (npm install --offline failed, retrying with --prefer-offline: ${r.stderr.trim().split('\n').slice(-2).join(' ')})`);
-      r = sh(join(bin, 'npm'), ['install', '--prefer-offline', '--no-audit', '--no-fund', ...files]);
+      r = sh(join(bin, 'npm'), ['install', '--prefer-offline', ...flags, ...files]);
     }
     assert.is(r.status, 0, show(r));
+    assert.match(r.stdout + r.stderr, /rnnlm: using the prebuilt binary of @rnnlm\/linux-x64/);
     assert.ok(!existsSync(join(project, 'node_modules', 'rnnlm', 'build')), 'the install compiled a source build');
+  });
+
+  test('RNNLM_BUILD_FROM_SOURCE=1 without build tools: the source build fails, the prebuilt binary is kept with a warning', () => {
+    const r = sh(join(bin, 'npm'), ['rebuild', 'rnnlm', '--foreground-scripts'], { RNNLM_BUILD_FROM_SOURCE: '1' });
+    assert.is(r.status, 0, show(r));
+    assert.match(r.stdout + r.stderr, /warning: the source build failed .*using the prebuilt binary of @rnnlm\/linux-x64/);
   });
 
   test('npx rnnlm info reports the prebuilt, portable binary', () => {
