@@ -10,12 +10,11 @@
 #include <cstdint>
 #include <cstring>
 
-#include "isa_variant.h"
-
-// In the namespace of the variant being compiled (isa.h), so that each variant inlines its own.
-namespace rnnlm::cpu {
-inline namespace RNNLM_ISA_NS {
-namespace fastmath {
+// Not in a kernel variant's namespace (cpu/isa_variant.h): in a portable build these are compiled
+// for the baseline (cpu/isa_prelude.h includes this header first), so the variants' loops, which
+// may call code compiled for the baseline but not the other way round, can inline them all the
+// way down and vectorise them at their own width.
+namespace rnnlm::cpu::fastmath {
 
 inline float bits_to_float(int32_t bits) {
   float f;
@@ -68,6 +67,10 @@ inline float tanh(float x) {
   return ax < 0.625f ? small : big;
 }
 
-}  // namespace fastmath
-}  // namespace RNNLM_ISA_NS
-}  // namespace rnnlm::cpu
+// The transcendental functions as the cell maths (ops/rnn/cell_math.h) takes them.
+struct CellFunctions {
+  static float sigmoid(float x) { return fastmath::sigmoid(x); }
+  static float tanh(float x) { return fastmath::tanh(x); }
+};
+
+}  // namespace rnnlm::cpu::fastmath

@@ -17,11 +17,9 @@ namespace cm = cellmath;
 
 namespace {
 
-// The CPU's transcendental functions for the cell maths.
-struct FastMath {
-  static float sigmoid(float x) { return fastmath::sigmoid(x); }
-  static float tanh(float x) { return fastmath::tanh(x); }
-};
+// The CPU's transcendental functions for the cell maths (defined outside this kernel variant:
+// see fast_math.h).
+using FastMath = fastmath::CellFunctions;
 
 // Copies h' (and c') of row r to the next step's h_prev (c_prev) slots.
 inline void carry_row(const float* __restrict src, float* __restrict dst, int64_t j0, int64_t j1) {
