@@ -410,7 +410,7 @@ function addonError(skipped: AddonOrigin['skipped']): Error {
     : `No prebuilt package fits ${platformKey()}${(PREBUILT_PACKAGES[platformKey()] ?? []).length > 0 ? ' or none is installed' : ''}: ` +
       'build from source with `RNNLM_BUILD_FROM_SOURCE=1 npm rebuild rnnlm` (needs CMake and a C++ compiler; ' +
       '`npm run build:native` in a clone), or set RNNLM_ADDON.';
-  const error = new Error(`rnnlm: no usable native addon (tried ${tried}). ${hint}`);
+  const error = new Error(`no usable native addon (tried ${tried}). ${hint}`);
   return Object.assign(error, { code: 'ERR_RNNLM_ADDON' });
 }
 
