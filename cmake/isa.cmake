@@ -6,15 +6,18 @@
 # RNNLM_PORTABLE=ON: everything compiles for x86-64-v2, and each variant source is compiled
 # three times through a generated wrapper (cmake/isa_wrapper.cpp.in): x86-64-v2, AVX2 + FMA
 # and AVX-512, each in its own namespace; native/cpu/isa_dispatch.cpp picks one at run time.
-# The list is what measurably gains from wider vectors (bench: the built-in GEMM's micro-kernel,
-# the recurrent GEMM and the fused cell loops of the RNN scan); the rest of the CPU backend is
-# memory-bound or calls BLAS / libm, which choose their own kernels.
+# The list is what measurably gains from wider vectors (rnnlm bench and perf: the built-in GEMM's
+# micro-kernel, the recurrent GEMM and the fused cell loops of the RNN scan; the softmax's exp
+# loop and the optimizer steps, 3-4x slower at x86-64-v2 on word-medium); the rest of the CPU
+# backend is memory-bound or calls BLAS / libm, which choose their own kernels.
 set(RNNLM_ISA_VARIANT_SOURCES
     ${CMAKE_CURRENT_SOURCE_DIR}/native/cpu/gemm_builtin.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/native/cpu/isa_kernels.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/native/ops/rnn/cpu_cells.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/native/ops/rnn/cpu_recurrent_gemm.cpp
-    ${CMAKE_CURRENT_SOURCE_DIR}/native/ops/rnn/cpu_scan.cpp)
+    ${CMAKE_CURRENT_SOURCE_DIR}/native/ops/rnn/cpu_scan.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/native/ops/layers/cpu_softmax_nll.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/native/ops/optim/cpu_optim.cpp)
 set(RNNLM_ISA_TARGET_SOURCES "")
 
 if(RNNLM_PORTABLE)

@@ -12,12 +12,14 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/backend.h"
 
 namespace rnnlm::cpu {
 
-// One variant's entry points (the rest of the engine calls these only through isa_kernels()).
+// One variant's entry points (the rest of the engine calls these only through isa_kernels()):
+// the built-in GEMM and the CpuBackend ops whose loops gain from wider vectors.
 struct IsaKernels {
   const char* name;  // "native", "x86-64-v2", "avx2", "avx512"
   void (*sgemm_builtin)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -29,6 +31,18 @@ struct IsaKernels {
                                        const LayerWeights& weights, const Tensor& h0,
                                        const Tensor& c0, const LayerForward& forward,
                                        const Tensor& dy, const Tensor& dh_n, const Tensor& dc_n);
+  SoftmaxNllResult (*softmax_nll)(const Tensor& logits, const Tensor& targets,
+                                  int32_t ignore_index, Reduction reduction);
+  Tensor (*log_softmax)(const Tensor& logits);
+  Tensor (*global_norm)(const std::vector<Tensor>& tensors);
+  Tensor (*clip_grad_norm_)(const std::vector<Tensor>& tensors, float max_norm);
+  void (*adam_step_)(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                     const Tensor& exp_avg_sq, const AdamOptions& options);
+  void (*sgd_step_)(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                    const SgdOptions& options);
+  void (*rmsprop_step_)(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                        const Tensor& grad_avg, const Tensor& momentum_buffer,
+                        const RmspropOptions& options);
 };
 
 // The variant this process uses, chosen on first call; RNNLM_CPU_KERNELS=x86-64-v2|avx2|avx512

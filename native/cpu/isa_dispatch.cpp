@@ -110,6 +110,7 @@ void sgemm_builtin(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
   isa_kernels().sgemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+// The ops compiled per variant (isa_variant.h's VariantOps), each forwarded to the chosen one.
 LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& x,
                                            const LayerWeights& weights, const Tensor& h0,
                                            const Tensor& c0) {
@@ -122,6 +123,37 @@ LayerGradients CpuBackend::rnn_layer_backward(const LayerSpec& spec, const Tenso
                                               const Tensor& dy, const Tensor& dh_n,
                                               const Tensor& dc_n) {
   return isa_kernels().rnn_layer_backward(spec, x, weights, h0, c0, forward, dy, dh_n, dc_n);
+}
+
+SoftmaxNllResult CpuBackend::softmax_nll(const Tensor& logits, const Tensor& targets,
+                                         int32_t ignore_index, Reduction reduction) {
+  return isa_kernels().softmax_nll(logits, targets, ignore_index, reduction);
+}
+
+Tensor CpuBackend::log_softmax(const Tensor& logits) { return isa_kernels().log_softmax(logits); }
+
+Tensor CpuBackend::global_norm(const std::vector<Tensor>& tensors) {
+  return isa_kernels().global_norm(tensors);
+}
+
+Tensor CpuBackend::clip_grad_norm_(const std::vector<Tensor>& tensors, float max_norm) {
+  return isa_kernels().clip_grad_norm_(tensors, max_norm);
+}
+
+void CpuBackend::adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                            const Tensor& exp_avg_sq, const AdamOptions& options) {
+  isa_kernels().adam_step_(param, grad, exp_avg, exp_avg_sq, options);
+}
+
+void CpuBackend::sgd_step_(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                           const SgdOptions& options) {
+  isa_kernels().sgd_step_(param, grad, momentum_buffer, options);
+}
+
+void CpuBackend::rmsprop_step_(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                               const Tensor& grad_avg, const Tensor& momentum_buffer,
+                               const RmspropOptions& options) {
+  isa_kernels().rmsprop_step_(param, grad, square_avg, grad_avg, momentum_buffer, options);
 }
 
 }  // namespace rnnlm::cpu

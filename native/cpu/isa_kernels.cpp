@@ -9,8 +9,11 @@ inline namespace RNNLM_ISA_NS {
 #define RNNLM_ISA_NAME "native"
 #endif
 
-const IsaKernels kIsaKernels = {RNNLM_ISA_NAME, &sgemm_builtin_impl, &rnn_layer_forward_impl,
-                                &rnn_layer_backward_impl};
+const IsaKernels kIsaKernels = {
+    RNNLM_ISA_NAME,           &sgemm_builtin_impl,          &VariantOps::rnn_layer_forward,
+    &VariantOps::rnn_layer_backward, &VariantOps::softmax_nll, &VariantOps::log_softmax,
+    &VariantOps::global_norm, &VariantOps::clip_grad_norm_, &VariantOps::adam_step_,
+    &VariantOps::sgd_step_,   &VariantOps::rmsprop_step_};
 
 }  // namespace RNNLM_ISA_NS
 }  // namespace rnnlm::cpu

@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -25,6 +27,7 @@
 #include "core/error.h"
 #include "core/host_device.h"
 #include "core/thread_pool.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/fast_math.h"
 #include "cpu/gemm.h"
 #include "cpu/isa.h"

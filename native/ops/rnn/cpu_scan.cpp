@@ -51,9 +51,6 @@ constexpr int64_t kParallelStepMacs = int64_t{1} << 18;
 
 using Walk = cellmath::PackedWalk;
 
-// A CPU tensor (the scan runs outside CpuBackend: one copy per kernel variant, cpu/isa.h).
-Tensor empty(const Shape& shape, DType dtype) { return cpu_backend().empty(shape, dtype); }
-
 // How many threads share a step: one per pool thread, unless the step is too small.
 int64_t step_slices(int64_t rows, int64_t gates, int64_t hidden, const RecurrentGemm& g) {
   const int64_t macs = rows * gates * hidden * hidden;
@@ -101,9 +98,9 @@ void fold_biases(CellKind kind, int64_t gh, int64_t h, const LayerWeights& w,
 
 }  // namespace
 
-LayerForward rnn_layer_forward_impl(const LayerSpec& spec, const Tensor& x,
-                                    const LayerWeights& weights, const Tensor& h0,
-                                    const Tensor& c0) {
+LayerForward VariantOps::rnn_layer_forward(const LayerSpec& spec, const Tensor& x,
+                                           const LayerWeights& weights, const Tensor& h0,
+                                           const Tensor& c0) {
   const CellKind kind = spec.cell;
   const bool lstm = kind == CellKind::LSTM, gru = kind == CellKind::GRU;
   const int gates = gate_count(kind);
@@ -199,11 +196,11 @@ LayerForward rnn_layer_forward_impl(const LayerSpec& spec, const Tensor& x,
 }
 
 // h0 / c0 enter only through the workspace's h_prev / c_prev slots, already filled by forward.
-LayerGradients rnn_layer_backward_impl(const LayerSpec& spec, const Tensor& x,
-                                       const LayerWeights& weights, const Tensor& /*h0*/,
-                                       const Tensor& /*c0*/, const LayerForward& forward,
-                                       const Tensor& dy, const Tensor& dh_n,
-                                       const Tensor& dc_n) {
+LayerGradients VariantOps::rnn_layer_backward(const LayerSpec& spec, const Tensor& x,
+                                              const LayerWeights& weights, const Tensor& /*h0*/,
+                                              const Tensor& /*c0*/, const LayerForward& forward,
+                                              const Tensor& dy, const Tensor& dh_n,
+                                              const Tensor& dc_n) {
   const CellKind kind = spec.cell;
   const bool lstm = kind == CellKind::LSTM, gru = kind == CellKind::GRU;
   const int gates = gate_count(kind);
