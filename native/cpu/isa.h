@@ -1,6 +1,6 @@
 // CPU kernel variants. The kernels whose speed depends on the vector width (the built-in GEMM's
-// micro-kernel, the recurrent GEMM of the RNN scan and the fused cell loops; see
-// cmake/isa.cmake for the list of sources) are compiled once per variant, each into its own
+// micro-kernel, the RNN scan with its recurrent GEMM and fused cells, the softmax, the optimizer
+// steps; cmake/isa.cmake lists the sources) are compiled once per variant, each into its own
 // namespace rnnlm::cpu::<variant>, and reached only through the IsaKernels table of the
 // variant picked once per process (isa_dispatch.cpp).
 //
