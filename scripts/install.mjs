@@ -19,21 +19,22 @@ const truthy = (value) => value !== undefined && value !== '' && value !== '0' &
 const forced = truthy(process.env.RNNLM_BUILD_FROM_SOURCE) || truthy(process.env.npm_config_build_from_source);
 const inClone = !root.split(sep).includes('node_modules');
 
-// The first prebuilt binary that loads and runs the test op, tested in a child process (so that
-// a crash while loading cannot take this installer down): {path, packageName} or null, with the
-// reasons the others were skipped.
+// The prebuilt binary the loader (src/native.ts) picks here, tested in a child process (so that a
+// crash while loading cannot take this installer down): {found: {path, packageName} | null,
+// skipped: reasons the candidates before it were passed over}.
 function usablePrebuilt() {
   const loader = new URL('../dist/native.js', import.meta.url);
   if (!existsSync(fileURLToPath(loader))) return { found: null, skipped: ['dist/native.js is not built'] };
   const script = `
-    import { prebuiltCandidates, probeAddon } from ${JSON.stringify(loader.href)};
-    const skipped = [];
-    for (const c of prebuiltCandidates()) {
-      try { probeAddon(c.path); console.log(JSON.stringify({ found: c, skipped })); process.exit(0); }
-      catch (e) { skipped.push(c.packageName + ': ' + e.message); }
-    }
-    console.log(JSON.stringify({ found: null, skipped }));`;
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    import { addonOrigin, native } from ${JSON.stringify(loader.href)};
+    let origin = null, error = null;
+    try { native(); origin = addonOrigin(); } catch (e) { error = e.message; }
+    const skipped = (origin?.skipped ?? []).map((s) => s.source + ' ' + s.path + ': ' + s.reason);
+    const found = origin?.source === 'prebuilt package' ? { path: origin.path, packageName: origin.packageName } : null;
+    console.log(JSON.stringify({ found, skipped: error !== null ? [error] : skipped }));`;
+  const env = { ...process.env };
+  delete env.RNNLM_ADDON;  // the install is about this package's own binaries
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env });
   if (child.status !== 0) return { found: null, skipped: [`the probe exited with ${child.status ?? child.signal}: ${child.stderr.trim()}`] };
   return JSON.parse(child.stdout.trim().split('\n').pop());
 }
