@@ -6,6 +6,7 @@
 #include "core/backend.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "cpu/isa.h"
 #include "errors.h"
 #include "exports.h"
 #include "tensor_wrap.h"
@@ -39,14 +40,22 @@ Napi::Value CudaReason(Napi::Env env) {
 #endif
 }
 
-// info() -> {backend, blas, gemmProvider, threads, cudaCompiled, cudaEmulated, cudaReason}
+// info() -> {backend, blas, blasLibrary, blasReason, gemmProvider, threads, portable, cpuKernels,
+//            cpuKernelsReason, cpuFlags, cudaCompiled, cudaEmulated, cudaReason}
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("backend", Napi::String::New(env, cpu_backend().describe()));
   out.Set("blas", Napi::String::New(env, cpu::blas_name()));
+  out.Set("blasLibrary", Napi::String::New(env, cpu::blas_library()));
+  out.Set("blasReason", Napi::String::New(env, cpu::blas_reason()));
   out.Set("gemmProvider", Napi::String::New(env, GemmProviderName(cpu::gemm_provider())));
   out.Set("threads", Napi::Number::New(env, num_threads()));
+  const cpu::IsaChoice& isa = cpu::isa_choice();
+  out.Set("portable", Napi::Boolean::New(env, isa.portable));
+  out.Set("cpuKernels", Napi::String::New(env, isa.variant));
+  out.Set("cpuKernelsReason", Napi::String::New(env, isa.reason));
+  out.Set("cpuFlags", Napi::String::New(env, isa.flags));
   out.Set("cudaCompiled", Napi::Boolean::New(env, kCudaCompiled));
 #if defined(RNNLM_HAVE_CUDA)
   out.Set("cudaEmulated", Napi::Boolean::New(env, cuda::emulated()));

@@ -1,8 +1,20 @@
-// Loads the native addon (build/Release/rnnlm.node, or $RNNLM_ADDON) and describes its surface.
-// The addon is loaded on first use rather than at import time, so that code paths which never
-// touch tensors (printing help, reading a config) work even before the addon is built.
+// Finds, tests and loads the native addon, and describes its surface. The addon is loaded on
+// first use rather than at import time, so that code paths which never touch tensors (printing
+// help, reading a config) work even where no addon can load.
+//
+// Candidates, in order (docs/install.md):
+//   1. $RNNLM_ADDON, when set: the only candidate (a test pointing at an emulator build must never
+//      silently run on another binary).
+//   2. The source build in this package, build/Release/rnnlm.node (a clone, or an install that
+//      compiled: RNNLM_BUILD_FROM_SOURCE=1, or no prebuilt package fitted).
+//   3. The prebuilt platform packages (optionalDependencies): @rnnlm/linux-x64-cuda first when
+//      this machine has an NVIDIA driver and that binary finds a usable GPU, then
+//      @rnnlm/linux-x64, then @rnnlm/linux-x64-cuda on the CPU (it runs without a GPU too).
+// Each candidate is loaded and runs one tiny op before it is used; one that fails is skipped
+// with its reason, and when none loads the error (ERR_RNNLM_ADDON) lists every reason.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type DType = 'float32' | 'int32';
@@ -89,8 +101,20 @@ export interface NativeInfo {
   /** The CPU backend's description, e.g. "cpu (OpenBLAS 0.3.21, 2 threads)". */
   backend: string;
   blas: string;
+  /** The BLAS library file in use ('' for none, or when the build does not know it). */
+  blasLibrary: string;
+  /** Why this BLAS (linked at build time, found with dlopen, RNNLM_BLAS_LIBRARY) or why none. */
+  blasReason: string;
   gemmProvider: 'blas' | 'builtin';
   threads: number;
+  /** A portable build (prebuilt packages): CPU kernels chosen at run time. */
+  portable: boolean;
+  /** The CPU kernel variant in use: 'native' (a -march=native build), 'avx512', 'avx2', 'x86-64-v2'. */
+  cpuKernels: string;
+  /** Why that variant (the CPU's flags, or RNNLM_CPU_KERNELS). */
+  cpuKernelsReason: string;
+  /** The CPU features the choice looked at ('-' in a native build). */
+  cpuFlags: string;
   cudaCompiled: boolean;
   /** The CUDA kernels run on the CPU emulator (the parity-test build). */
   cudaEmulated: boolean;
@@ -309,40 +333,161 @@ export interface NativeAddon {
   distFinalize(): void;
 }
 
-let loaded: NativeAddon | null = null;
+/** Where the addon in use came from. */
+export type AddonSource = 'RNNLM_ADDON' | 'source build' | 'prebuilt package';
 
-/** Where the addon is looked for: $RNNLM_ADDON, else build/Release/rnnlm.node in the package. */
-export function addonPath(): string {
-  const override = process.env['RNNLM_ADDON'];
-  if (override !== undefined && override !== '') return override;
-  // This file sits one level below the package root both as src/native.ts and dist/native.js.
-  return fileURLToPath(new URL('../build/Release/rnnlm.node', import.meta.url));
+export interface AddonCandidate {
+  path: string;
+  source: AddonSource;
+  /** The platform package's name, for a prebuilt binary. */
+  packageName: string | null;
 }
 
-/** The addon, loaded on first call. Throws an Error with code ERR_RNNLM_ADDON when missing. */
+export interface AddonOrigin extends AddonCandidate {
+  /** Candidates tried before this one, and why each was skipped. */
+  skipped: (AddonCandidate & { reason: string })[];
+}
+
+/** The platform packages for this machine, most wanted first (see the top of this file). */
+export const PREBUILT_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+  'linux-x64-glibc': ['@rnnlm/linux-x64-cuda', '@rnnlm/linux-x64'],
+};
+
+/** 'linux-x64-glibc' and the like: the key of PREBUILT_PACKAGES this process matches. */
+export function platformKey(): string {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  const libc = process.platform === 'linux' ? (report?.header?.glibcVersionRuntime ? 'glibc' : 'musl') : '';
+  return [process.platform, process.arch, libc].filter((part) => part !== '').join('-');
+}
+
+// The package root: this file sits one level below it as src/native.ts and as dist/native.js.
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** build/Release/rnnlm.node in this package (a source build). */
+export function sourceBuildPath(): string {
+  return join(packageRoot, 'build', 'Release', 'rnnlm.node');
+}
+
+/** The installed platform packages' binaries for this machine, in PREBUILT_PACKAGES order. */
+export function prebuiltCandidates(): AddonCandidate[] {
+  const out: AddonCandidate[] = [];
+  for (const name of PREBUILT_PACKAGES[platformKey()] ?? []) {
+    let manifest: string;
+    try {
+      manifest = require.resolve(`${name}/package.json`);
+    } catch {
+      continue;  // not installed (npm skips optional dependencies for other platforms)
+    }
+    out.push({ path: join(dirname(manifest), 'rnnlm.node'), source: 'prebuilt package', packageName: name });
+  }
+  return out;
+}
+
+/** Every candidate, in the order they are tried. */
+export function addonCandidates(): AddonCandidate[] {
+  const override = process.env['RNNLM_ADDON'];
+  if (override !== undefined && override !== '') return [{ path: override, source: 'RNNLM_ADDON', packageName: null }];
+  const local: AddonCandidate = { path: sourceBuildPath(), source: 'source build', packageName: null };
+  return [local, ...prebuiltCandidates()];
+}
+
+/** Loads one binary and runs one tiny op on it; throws with the reason when it cannot be used. */
+export function probeAddon(path: string): NativeAddon {
+  if (!existsSync(path)) throw new Error('not found');
+  let addon: NativeAddon;
+  try {
+    addon = require(path) as NativeAddon;
+  } catch (cause) {
+    throw new Error(`failed to load (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`);
+  }
+  try {
+    const t = addon.fromTypedArray(new Float32Array([1, 2]), [2], 'cpu');
+    addon.scale_(t, 2);
+    const out = t.toArrayBuffer(new Float32Array(2));
+    t.dispose();
+    if (out[0] !== 2 || out[1] !== 4) throw new Error(`2 * [1, 2] gave [${out.join(', ')}]`);
+  } catch (cause) {
+    throw new Error(`loads, but a test op failed (${cause instanceof Error ? cause.message : String(cause)})`);
+  }
+  return addon;
+}
+
+// An NVIDIA driver on this machine: then the CUDA package is worth trying first.
+function nvidiaDriverPresent(): boolean {
+  return existsSync('/proc/driver/nvidia/version');
+}
+
+let loaded: NativeAddon | null = null;
+let origin: AddonOrigin | null = null;
+
+/** Where the addon in use was loaded from, or null before the first load. */
+export function addonOrigin(): AddonOrigin | null {
+  return origin;
+}
+
+/** The addon file in use (or, before the first load, the first candidate). */
+export function addonPath(): string {
+  return origin?.path ?? addonCandidates()[0]!.path;
+}
+
+function addonError(skipped: AddonOrigin['skipped']): Error {
+  const explicit = skipped.length === 1 && skipped[0]!.source === 'RNNLM_ADDON';
+  const tried = skipped.map((s) => `${s.source} ${s.path}: ${s.reason}`).join('; ');
+  const hint = explicit
+    ? 'Point RNNLM_ADDON at a working rnnlm.node, or unset it.'
+    : `No prebuilt package fits ${platformKey()}${(PREBUILT_PACKAGES[platformKey()] ?? []).length > 0 ? ' or none is installed' : ''}: ` +
+      'build from source with `RNNLM_BUILD_FROM_SOURCE=1 npm rebuild rnnlm` (needs CMake and a C++ compiler; ' +
+      '`npm run build:native` in a clone), or set RNNLM_ADDON.';
+  const error = new Error(`no usable native addon (tried ${tried}). ${hint}`);
+  return Object.assign(error, { code: 'ERR_RNNLM_ADDON' });
+}
+
+/** The addon, loaded (and tested) on first call. Throws an Error with code ERR_RNNLM_ADDON when none works. */
 export function native(): NativeAddon {
   if (loaded !== null) return loaded;
-  const path = addonPath();
-  if (!existsSync(path)) {
-    const error = new Error(
-      `rnnlm: the native addon was not found at ${path}. ` +
-        'Build it with `npm install` (or `npm run build:native` in a source checkout), ' +
-        'or point RNNLM_ADDON at a built rnnlm.node.',
-    );
-    Object.assign(error, { code: 'ERR_RNNLM_ADDON' });
-    throw error;
+  const skipped: AddonOrigin['skipped'] = [];
+  let cpuFallback: { candidate: AddonCandidate; addon: NativeAddon } | null = null;
+  for (const candidate of addonCandidates()) {
+    const cudaPackage = candidate.packageName?.endsWith('-cuda') ?? false;
+    if (cudaPackage && !nvidiaDriverPresent() && cpuFallback === null) {
+      // Without a driver the CUDA binary could only run on the CPU: try the CPU package first.
+      skipped.push({ ...candidate, reason: 'no NVIDIA driver here (/proc/driver/nvidia): the CPU package is preferred' });
+      continue;
+    }
+    let addon: NativeAddon;
+    try {
+      addon = probeAddon(candidate.path);
+    } catch (error) {
+      skipped.push({ ...candidate, reason: (error as Error).message });
+      continue;
+    }
+    if (cudaPackage && addon.deviceDescribe('cuda') === null) {
+      skipped.push({ ...candidate, reason: `loads, but ${addon.info().cudaReason ?? 'no usable GPU'}: the CPU package is preferred` });
+      cpuFallback ??= { candidate, addon };
+      continue;
+    }
+    return accept(candidate, addon, skipped);
   }
-  const require = createRequire(import.meta.url);
-  try {
-    loaded = require(path) as NativeAddon;
-  } catch (cause) {
-    const error = new Error(
-      `rnnlm: the native addon at ${path} failed to load (${String(cause)}). ` +
-        'Rebuild it for this Node version with `npm run build:native`.',
-      { cause },
-    );
-    Object.assign(error, { code: 'ERR_RNNLM_ADDON' });
-    throw error;
+  // Only a CUDA package without a GPU (or without a driver) is left: it runs on the CPU as well.
+  if (cpuFallback !== null) {
+    const { candidate, addon } = cpuFallback;
+    return accept(candidate, addon, skipped.filter((s) => s.path !== candidate.path));
   }
-  return loaded;
+  const cuda = skipped.find((s) => s.packageName?.endsWith('-cuda') && s.reason.startsWith('no NVIDIA driver'));
+  if (cuda !== undefined) {
+    try {
+      const addon = probeAddon(cuda.path);
+      return accept(cuda, addon, skipped.filter((s) => s !== cuda));
+    } catch (error) {
+      cuda.reason = (error as Error).message;
+    }
+  }
+  throw addonError(skipped);
+}
+
+function accept(candidate: AddonCandidate, addon: NativeAddon, skipped: AddonOrigin['skipped']): NativeAddon {
+  loaded = addon;
+  origin = { path: candidate.path, source: candidate.source, packageName: candidate.packageName, skipped };
+  return addon;
 }

@@ -1,18 +1,32 @@
 // What the engine reports about itself, and the few process-wide switches.
 import { rnnlmError } from './errors.js';
-import { addonPath, native, type Device, type NativeInfo } from './native.js';
+import { addonOrigin, addonPath, native, type AddonSource, type Device, type NativeInfo } from './native.js';
 
 export interface RuntimeInfo extends NativeInfo {
   /** The CUDA backend's description, or null when CUDA is not compiled in or no GPU is usable. */
   cuda: string | null;
   /** The addon file in use. */
   addon: string;
+  /** Where it came from: RNNLM_ADDON, this package's source build, or a prebuilt platform package. */
+  addonSource: AddonSource;
+  /** The platform package's name for a prebuilt binary, else null. */
+  addonPackage: string | null;
+  /** Binaries tried before it and why each was skipped (docs/install.md). */
+  addonSkipped: string[];
 }
 
 export function info(): RuntimeInfo {
   const n = native();
   const base = n.info();
-  return { ...base, cuda: base.cudaCompiled ? n.deviceDescribe('cuda') : null, addon: addonPath() };
+  const origin = addonOrigin();
+  return {
+    ...base,
+    cuda: base.cudaCompiled ? n.deviceDescribe('cuda') : null,
+    addon: addonPath(),
+    addonSource: origin?.source ?? 'source build',
+    addonPackage: origin?.packageName ?? null,
+    addonSkipped: (origin?.skipped ?? []).map((s) => `${s.source} ${s.path}: ${s.reason}`),
+  };
 }
 
 /** Whether tensors can be created on `device` in this process. */

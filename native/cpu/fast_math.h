@@ -10,6 +10,10 @@
 #include <cstdint>
 #include <cstring>
 
+// Not in a kernel variant's namespace (cpu/isa_variant.h): in a portable build these are compiled
+// for the baseline (cpu/isa_prelude.h includes this header first), so the variants' loops, which
+// may call code compiled for the baseline but not the other way round, can inline them all the
+// way down and vectorise them at their own width.
 namespace rnnlm::cpu::fastmath {
 
 inline float bits_to_float(int32_t bits) {
@@ -64,5 +68,11 @@ inline float tanh(float x) {
   const float big = std::copysign(1.0f - 2.0f / (exp(2.0f * ax) + 1.0f), x);
   return ax < 0.625f ? small : big;
 }
+
+// The transcendental functions as the cell maths (ops/rnn/cell_math.h) takes them.
+struct CellFunctions {
+  static float sigmoid(float x) { return fastmath::sigmoid(x); }
+  static float tanh(float x) { return fastmath::tanh(x); }
+};
 
 }  // namespace rnnlm::cpu::fastmath

@@ -1,5 +1,5 @@
-// sgemm dispatch: CBLAS (OpenBLAS) when the build linked one and it is selected, else the
-// built-in kernel. RNNLM_GEMM=builtin (read once, at first use) starts a BLAS build on the
+// sgemm dispatch: CBLAS (OpenBLAS) when the build linked one (or, in a portable build, found one
+// with dlopen: blas_runtime.cpp) and it is selected, else the built-in kernel. RNNLM_GEMM=builtin (read once, at first use) starts a BLAS build on the
 // built-in kernel; set_gemm_provider switches at run time so tests and `bench` compare both.
 //
 // Threads: OpenBLAS runs single-threaded and the engine's pool splits a large GEMM into one
@@ -17,9 +17,15 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#if defined(RNNLM_BLAS_RUNTIME)
+#include "blas_runtime.h"
+#endif
 
 #if defined(RNNLM_HAVE_CBLAS)
 #include <cblas.h>
+#endif
+#if defined(RNNLM_HAVE_CBLAS) || defined(RNNLM_BLAS_RUNTIME)
+#define RNNLM_ANY_BLAS 1
 #endif
 
 namespace rnnlm::cpu {
@@ -27,7 +33,8 @@ namespace rnnlm::cpu {
 namespace {
 
 GemmProvider initial_provider() {
-#if defined(RNNLM_HAVE_CBLAS)
+#if defined(RNNLM_ANY_BLAS)
+  if (!blas_available()) return GemmProvider::Builtin;
   const char* env = std::getenv("RNNLM_GEMM");
   if (env != nullptr && *env != '\0') {
     if (std::strcmp(env, "builtin") == 0) return GemmProvider::Builtin;
@@ -48,7 +55,7 @@ std::atomic<GemmProvider>& provider_state() {
 // Most threads a BLAS call is split over (set_blas_threads); 0: the whole pool.
 std::atomic<int> g_blas_threads{0};
 
-#if defined(RNNLM_HAVE_CBLAS)
+#if defined(RNNLM_ANY_BLAS)
 // Below this many multiply-adds a GEMM runs on the calling thread.
 constexpr double kParallelMacs = 1 << 18;
 
@@ -59,16 +66,30 @@ void blas_single_threaded() {
     return true;
   }();
   (void)once;
+#elif defined(RNNLM_BLAS_RUNTIME)
+  static const bool once = [] {
+    if (runtime_blas().set_num_threads != nullptr) runtime_blas().set_num_threads(1);
+    return true;
+  }();
+  (void)once;
 #endif
 }
 
 void cblas_block(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                  int64_t ldc) {
+#if defined(RNNLM_BLAS_RUNTIME)
+  runtime_blas().sgemm(kCblasRowMajor, trans_a ? kCblasTrans : kCblasNoTrans,
+                       trans_b ? kCblasTrans : kCblasNoTrans, static_cast<int>(m),
+                       static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
+                       static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  return;
+#else
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
               c, static_cast<int>(ldc));
+#endif
 }
 
 // One single-threaded CBLAS call per pool thread, each on a block of rows (or columns, when C
@@ -119,7 +140,9 @@ void set_gemm_provider(GemmProvider provider) {
 }
 
 bool blas_available() {
-#if defined(RNNLM_HAVE_CBLAS)
+#if defined(RNNLM_BLAS_RUNTIME)
+  return runtime_blas().sgemm != nullptr;
+#elif defined(RNNLM_HAVE_CBLAS)
   return true;
 #else
   return false;
@@ -127,7 +150,9 @@ bool blas_available() {
 }
 
 const char* blas_name() {
-#if defined(RNNLM_HAVE_OPENBLAS)
+#if defined(RNNLM_BLAS_RUNTIME)
+  return runtime_blas().name.c_str();
+#elif defined(RNNLM_HAVE_OPENBLAS)
   // OPENBLAS_VERSION is " OpenBLAS 0.3.21 " (padded); trim it and add the threading model.
   static const std::string name = [] {
     std::string version = OPENBLAS_VERSION;
@@ -148,6 +173,26 @@ const char* blas_name() {
 #endif
 }
 
+const char* blas_library() {
+#if defined(RNNLM_BLAS_RUNTIME)
+  return runtime_blas().path.c_str();
+#elif defined(RNNLM_BLAS_LINKED_PATH)
+  return RNNLM_BLAS_LINKED_PATH;
+#else
+  return "";
+#endif
+}
+
+const char* blas_reason() {
+#if defined(RNNLM_BLAS_RUNTIME)
+  return runtime_blas().reason.c_str();
+#elif defined(RNNLM_HAVE_CBLAS)
+  return "linked when the addon was built: CMake found it (RNNLM_BLAS=AUTO or OPENBLAS)";
+#else
+  return "this build links no BLAS (RNNLM_BLAS=BUILTIN, or none was found when it was built)";
+#endif
+}
+
 void set_blas_threads(int threads) {
   RNNLM_CHECK(threads >= 1, code::kArgument,
               "set_blas_threads: threads must be >= 1, got " + std::to_string(threads));
@@ -159,7 +204,7 @@ void set_blas_threads(int threads) {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc) {
-#if defined(RNNLM_HAVE_CBLAS)
+#if defined(RNNLM_ANY_BLAS)
   // CBLAS rejects leading dimensions below 1 even for empty operands, and K = 0 must still
   // scale C; both cases go to the built-in path, which handles them without touching A or B.
   // Sizes past INT_MAX do not fit CBLAS's int arguments either.

@@ -13,8 +13,10 @@
 #include "core/thread_pool.h"
 #include "gemm.h"
 #include "gemm_kernel.h"
+#include "isa_variant.h"
 
 namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // isa.h: compiled once per CPU kernel variant
 
 namespace {
 
@@ -82,7 +84,7 @@ void gemm_block(bool trans_a, bool trans_b, int64_t i0, int64_t i1, int64_t j0, 
 
 }  // namespace
 
-void sgemm_builtin(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+void sgemm_builtin_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                    int64_t ldc) {
   if (m <= 0 || n <= 0) return;
@@ -117,4 +119,5 @@ void sgemm_builtin(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
   }
 }
 
+}  // namespace RNNLM_ISA_NS
 }  // namespace rnnlm::cpu

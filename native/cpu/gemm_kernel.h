@@ -14,18 +14,22 @@
 #include <string>
 
 #include "core/error.h"
+#include "isa_variant.h"
 
-#if defined(__AVX512F__)
+#if RNNLM_SIMD_WIDTH == 512
 #include <immintrin.h>
 #endif
 
-namespace rnnlm::cpu::kernel {
+// In the namespace of the variant being compiled (isa.h): tile sizes differ between variants.
+namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {
+namespace kernel {
 
-#if defined(__AVX512F__)
+#if RNNLM_SIMD_WIDTH == 512
 constexpr int kVec = 16;  // floats per register
 constexpr int kMR = 8;
 constexpr int kNR = 32;
-#elif defined(__AVX__)
+#elif RNNLM_SIMD_WIDTH == 256
 constexpr int kVec = 8;
 constexpr int kMR = 6;  // 6 x 16: 12 ymm accumulators (the classic Haswell tile)
 constexpr int kNR = 16;
@@ -40,9 +44,9 @@ constexpr int kNV = kNR / kVec;  // registers per micro-tile row
 // accumulators) loses nothing to 8 x 32 and loads each B row once per 11 rows instead of 8;
 // below ~6 rows the tile runs out of independent accumulators and slows down, so row ranges
 // are cut into equal tiles (see row_tiles) rather than 8 + 8 + 4.
-#if defined(__AVX512F__)
+#if RNNLM_SIMD_WIDTH == 512
 constexpr int kMaxRows = 11;
-#elif defined(__AVX__)
+#elif RNNLM_SIMD_WIDTH == 256
 constexpr int kMaxRows = 6;
 #else
 constexpr int kMaxRows = 4;
@@ -171,14 +175,14 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t lda, const float* b
 inline void micro_kernel_rows(int mr, int64_t kc, const float* a, int64_t lda, const float* bp,
                               int nr, float alpha, float beta, float* c, int64_t ldc) {
   switch (mr) {
-#if defined(__AVX512F__)
+#if RNNLM_SIMD_WIDTH == 512
     case 11: micro_kernel<11, false>(kc, a, lda, bp, 11, nr, alpha, beta, c, ldc); break;
     case 10: micro_kernel<10, false>(kc, a, lda, bp, 10, nr, alpha, beta, c, ldc); break;
     case 9: micro_kernel<9, false>(kc, a, lda, bp, 9, nr, alpha, beta, c, ldc); break;
     case 8: micro_kernel<8, false>(kc, a, lda, bp, 8, nr, alpha, beta, c, ldc); break;
     case 7: micro_kernel<7, false>(kc, a, lda, bp, 7, nr, alpha, beta, c, ldc); break;
 #endif
-#if defined(__AVX512F__) || defined(__AVX__)
+#if RNNLM_SIMD_WIDTH >= 256
     case 6: micro_kernel<6, false>(kc, a, lda, bp, 6, nr, alpha, beta, c, ldc); break;
     case 5: micro_kernel<5, false>(kc, a, lda, bp, 5, nr, alpha, beta, c, ldc); break;
 #endif
@@ -189,7 +193,7 @@ inline void micro_kernel_rows(int mr, int64_t kc, const float* a, int64_t lda, c
   }
 }
 
-#if defined(__AVX512F__)
+#if RNNLM_SIMD_WIDTH == 512
 // GCC 12 flags the _mm512_undefined_ps inside its own shuffle intrinsics as maybe-uninitialized.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
@@ -241,7 +245,7 @@ inline void pack_b_panel(bool trans, const float* b, int64_t ldb, int64_t k0, in
   }
   // Transposed source: row j of the panel's columns is contiguous in k.
   int64_t k_done = 0;
-#if defined(__AVX512F__)
+#if RNNLM_SIMD_WIDTH == 512
   if (nr == kNR) {
     // 16 x 16 blocks through registers: 16 contiguous loads, 16 contiguous stores.
     for (; k_done + 16 <= kc; k_done += 16) {
@@ -295,4 +299,6 @@ inline void pack_a_panel(bool trans, const float* a, int64_t lda, int64_t i0, in
   }
 }
 
-}  // namespace rnnlm::cpu::kernel
+}  // namespace kernel
+}  // namespace RNNLM_ISA_NS
+}  // namespace rnnlm::cpu

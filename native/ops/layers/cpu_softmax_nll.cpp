@@ -9,8 +9,10 @@
 
 #include "core/thread_pool.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/isa_variant.h"
 
 namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // cpu/isa.h: compiled once per CPU kernel variant
 
 namespace {
 
@@ -86,7 +88,7 @@ int64_t rows_grain(int64_t v) {
 }  // namespace
 
 // logits (N, V), targets (N) -> loss (1), count (1), dlogits (N, V)
-SoftmaxNllResult CpuBackend::softmax_nll(const Tensor& logits, const Tensor& targets,
+SoftmaxNllResult VariantOps::softmax_nll(const Tensor& logits, const Tensor& targets,
                                          int32_t ignore_index, Reduction reduction) {
   const int64_t n = logits.dim(0), v = logits.dim(1);
   const float* x = logits.f32();
@@ -136,7 +138,7 @@ SoftmaxNllResult CpuBackend::softmax_nll(const Tensor& logits, const Tensor& tar
 }
 
 // logits (N, V) -> (N, V): x - max - log(sum exp(x - max)), as torch.log_softmax
-Tensor CpuBackend::log_softmax(const Tensor& logits) {
+Tensor VariantOps::log_softmax(const Tensor& logits) {
   const int64_t n = logits.dim(0), v = logits.dim(1);
   Tensor out = empty({n, v}, DType::F32);
   const float* x = logits.f32();
@@ -154,4 +156,5 @@ Tensor CpuBackend::log_softmax(const Tensor& logits) {
   return out;
 }
 
+}  // namespace RNNLM_ISA_NS
 }  // namespace rnnlm::cpu

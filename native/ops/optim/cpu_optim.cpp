@@ -9,8 +9,10 @@
 
 #include "core/thread_pool.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/isa_variant.h"
 
 namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // cpu/isa.h: compiled once per CPU kernel variant
 
 namespace {
 
@@ -53,14 +55,14 @@ inline float lerp(float start, float end, float w) {
 
 }  // namespace
 
-Tensor CpuBackend::global_norm(const std::vector<Tensor>& tensors) {
+Tensor VariantOps::global_norm(const std::vector<Tensor>& tensors) {
   Tensor out = empty({1}, DType::F32);
   out.f32()[0] = static_cast<float>(total_norm(tensors));
   return out;
 }
 
 // torch.nn.utils.clip_grad_norm_: coef = max_norm / (total + 1e-6), applied only below 1.
-Tensor CpuBackend::clip_grad_norm_(const std::vector<Tensor>& tensors, float max_norm) {
+Tensor VariantOps::clip_grad_norm_(const std::vector<Tensor>& tensors, float max_norm) {
   const float total = static_cast<float>(total_norm(tensors));
   // PyTorch computes the coefficient with float32 tensor arithmetic.
   const float coef = max_norm / (total + 1e-6f);
@@ -75,7 +77,7 @@ Tensor CpuBackend::clip_grad_norm_(const std::vector<Tensor>& tensors, float max
 //   wd:   AdamW p *= 1 - lr wd;  Adam g += wd p
 //   m = lerp(m, g, 1 - beta1);  v = v beta2 + (1 - beta2) g g
 //   p += (-lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps),  bc_k = 1 - beta_k^step
-void CpuBackend::adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+void VariantOps::adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                             const Tensor& exp_avg_sq, const AdamOptions& o) {
   float* p = param.f32();
   const float* g = grad.f32();
@@ -118,7 +120,7 @@ void CpuBackend::adam_step_(const Tensor& param, const Tensor& grad, const Tenso
 
 // torch.optim.SGD: g += wd p; with momentum: buf = g at step 1, else buf = momentum buf +
 // (1 - dampening) g; nesterov uses g + momentum buf, else buf; p -= lr * that.
-void CpuBackend::sgd_step_(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+void VariantOps::sgd_step_(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                            const SgdOptions& o) {
   float* p = param.f32();
   const float* g = grad.f32();
@@ -146,7 +148,7 @@ void CpuBackend::sgd_step_(const Tensor& param, const Tensor& grad, const Tensor
 // torch.optim.RMSprop: g += wd p; sq = alpha sq + (1 - alpha) g g; centered: ga = lerp(ga, g,
 // 1 - alpha), avg = sqrt(sq - ga ga) + eps, else sqrt(sq) + eps; with momentum: buf = momentum
 // buf + g / avg, p -= lr buf; else p += (-lr) g / avg.
-void CpuBackend::rmsprop_step_(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+void VariantOps::rmsprop_step_(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
                                const Tensor& grad_avg, const Tensor& momentum_buffer,
                                const RmspropOptions& o) {
   float* p = param.f32();
@@ -193,4 +195,5 @@ void CpuBackend::rmsprop_step_(const Tensor& param, const Tensor& grad, const Te
   else run(std::false_type{}, std::false_type{});
 }
 
+}  // namespace RNNLM_ISA_NS
 }  // namespace rnnlm::cpu

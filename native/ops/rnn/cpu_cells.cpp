@@ -9,17 +9,17 @@
 #include "core/error.h"
 #include "cpu/fast_math.h"
 
-namespace rnnlm::cpu::cells {
+namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // cpu/isa.h: compiled once per CPU kernel variant
+namespace cells {
 
 namespace cm = cellmath;
 
 namespace {
 
-// The CPU's transcendental functions for the cell maths.
-struct FastMath {
-  static float sigmoid(float x) { return fastmath::sigmoid(x); }
-  static float tanh(float x) { return fastmath::tanh(x); }
-};
+// The CPU's transcendental functions for the cell maths (defined outside this kernel variant:
+// see fast_math.h).
+using FastMath = fastmath::CellFunctions;
 
 // Copies h' (and c') of row r to the next step's h_prev (c_prev) slots.
 inline void carry_row(const float* __restrict src, float* __restrict dst, int64_t j0, int64_t j1) {
@@ -478,4 +478,6 @@ void step_backward(CellKind kind, bool fused, const StepBackward& s) {
   fail(code::kInternal, "cells: unknown cell kind");
 }
 
-}  // namespace rnnlm::cpu::cells
+}  // namespace cells
+}  // namespace RNNLM_ISA_NS
+}  // namespace rnnlm::cpu

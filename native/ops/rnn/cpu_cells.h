@@ -20,8 +20,11 @@
 
 #include "workspace_layout.h"
 #include "core/cell.h"
+#include "cpu/isa_variant.h"
 
-namespace rnnlm::cpu::cells {
+namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // cpu/isa.h: compiled once per CPU kernel variant
+namespace cells {
 
 using cellmath::ws_c;
 using cellmath::ws_c_prev;
@@ -87,4 +90,6 @@ void rnn_backward_unfused(const StepBackward& s, bool relu);
 void step_forward(CellKind kind, bool fused, const StepForward& s);
 void step_backward(CellKind kind, bool fused, const StepBackward& s);
 
-}  // namespace rnnlm::cpu::cells
+}  // namespace cells
+}  // namespace RNNLM_ISA_NS
+}  // namespace rnnlm::cpu

@@ -11,6 +11,7 @@
 #include "cpu/gemm_kernel.h"
 
 namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {
 
 using kernel::kNR;
 
@@ -93,4 +94,5 @@ void RecurrentGemm::backward(int64_t p0, int64_t p1, int64_t rows, const float* 
   }
 }
 
+}  // namespace RNNLM_ISA_NS
 }  // namespace rnnlm::cpu

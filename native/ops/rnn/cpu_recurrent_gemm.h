@@ -12,7 +12,10 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/isa_variant.h"
+
 namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // cpu/isa.h: kNR differs between CPU kernel variants
 
 class RecurrentGemm {
  public:
@@ -47,4 +50,5 @@ class RecurrentGemm {
   int64_t blocks_ = 0;
 };
 
+}  // namespace RNNLM_ISA_NS
 }  // namespace rnnlm::cpu

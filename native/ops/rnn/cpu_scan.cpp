@@ -36,11 +36,12 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "cpu_cells.h"
-#include "cpu/cpu_backend.h"
 #include "cpu/gemm.h"
+#include "cpu/isa_variant.h"
 #include "cpu_recurrent_gemm.h"
 
 namespace rnnlm::cpu {
+inline namespace RNNLM_ISA_NS {  // cpu/isa.h: compiled once per CPU kernel variant
 
 namespace {
 
@@ -97,7 +98,7 @@ void fold_biases(CellKind kind, int64_t gh, int64_t h, const LayerWeights& w,
 
 }  // namespace
 
-LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& x,
+LayerForward VariantOps::rnn_layer_forward(const LayerSpec& spec, const Tensor& x,
                                            const LayerWeights& weights, const Tensor& h0,
                                            const Tensor& c0) {
   const CellKind kind = spec.cell;
@@ -195,7 +196,7 @@ LayerForward CpuBackend::rnn_layer_forward(const LayerSpec& spec, const Tensor& 
 }
 
 // h0 / c0 enter only through the workspace's h_prev / c_prev slots, already filled by forward.
-LayerGradients CpuBackend::rnn_layer_backward(const LayerSpec& spec, const Tensor& x,
+LayerGradients VariantOps::rnn_layer_backward(const LayerSpec& spec, const Tensor& x,
                                               const LayerWeights& weights, const Tensor& /*h0*/,
                                               const Tensor& /*c0*/, const LayerForward& forward,
                                               const Tensor& dy, const Tensor& dh_n,
@@ -313,4 +314,5 @@ LayerGradients CpuBackend::rnn_layer_backward(const LayerSpec& spec, const Tenso
   return grads;
 }
 
+}  // namespace RNNLM_ISA_NS
 }  // namespace rnnlm::cpu
