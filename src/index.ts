@@ -77,7 +77,9 @@ export {
 } from './models/language_model.js';
 export * from './data/index.js';
 export * from './checkpoint/index.js';
-export { LanguageModelTrainer, type TrainReporter, type TrainStartInfo, type StepRecord, type ValidationRecord, type TrainSummary, type TrainStatus, type RunOptions } from './train/lm_trainer.js';
+export { LanguageModelTrainer, type TrainReporter, type TrainStartInfo, type StepRecord, type ValidationRecord, type TrainSummary, type TrainStatus, type RunOptions, type ParallelOptions } from './train/lm_trainer.js';
+export { initDistributed, distributedInfo, type Communicator, type DistributedOptions, type DistributedInfo } from './distributed/comm.js';
+export type { Collective } from './train/data_parallel.js';
 export { LM_DEFAULTS, type LmTrainOptions, type OptimizerKind } from './train/lm_options.js';
 export { learningRate, type ScheduleKind, type ScheduleOptions } from './train/schedule.js';
 export { createProgress, type ProgressReporter, type ProgressOptions } from './train/progress.js';
