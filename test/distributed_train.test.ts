@@ -94,7 +94,8 @@ function assertEquivalent(kind: Kind, options: object = {}): void {
 
 mpiTest('language model (LSTM): 2 ranks at batch 4 = 1 process at batch 8, losses and weights after 20 steps', () => assertEquivalent('lm', { cell: 'lstm' }));
 mpiTest('language model (GRU): 2 ranks at batch 4 = 1 process at batch 8', () => assertEquivalent('lm', { cell: 'gru' }));
-mpiTest('sentence VAE (decoder only, no latent noise): 2 ranks at batch 4 = 1 process at batch 8', () => assertEquivalent('vae'));
+mpiTest('sentence VAE: 2 ranks at batch 4 = 1 process at batch 8 (each rank uses its rows of the global latent noise)', () => assertEquivalent('vae', { decoderOnly: false }));
+mpiTest('sentence VAE, decoder only: 2 ranks at batch 4 = 1 process at batch 8', () => assertEquivalent('vae', { decoderOnly: true }));
 mpiTest('classifier: 2 ranks at batch 4 = 1 process at batch 8', () => assertEquivalent('classifier', { cell: 'gru', bidirectional: true }));
 
 mpiTest('with dropout, a 2-rank run is bit-identical run to run, and the ranks draw different masks', () => {

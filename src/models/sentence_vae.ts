@@ -74,6 +74,11 @@ export interface VaeForwardOptions {
   z?: ZMode;
   /** Source of the noise and dropout of this call (default: the model's generator). */
   generator?: Generator;
+  /**
+   * The reparameterisation noise (B, Z) to use instead of drawing it: a data-parallel rank passes
+   * its rows of the noise one process would draw for the whole global batch.
+   */
+  eps?: Tensor;
 }
 
 export interface VaeForward {
@@ -277,7 +282,10 @@ export class SentenceVAE extends Module {
           if (options.z === 'mean') {
             z = F.reshape(mean, mean.shape);
           } else {
-            const eps = randn([batch, c.latent], { generator, device });
+            if (options.eps !== undefined && (options.eps.ndim !== 2 || options.eps.shape[0] !== batch || options.eps.shape[1] !== c.latent)) {
+              throw rnnlmError('ERR_RNNLM_SHAPE', `SentenceVAE: eps must be (${batch}, ${c.latent}), got [${options.eps.shape.join(', ')}]`);
+            }
+            const eps = options.eps ?? randn([batch, c.latent], { generator, device });
             // The noise term comes first: autograd's walk (autograd.ts) disposes add's shared
             // gradient when it accumulates it into a slot that already holds one (mean's, from
             // the KL term) before cloning it for the other input.

@@ -4,7 +4,7 @@
 // at --batch B take the step one process at batch N x B takes. Rank 0 alone writes. The
 // communicator (src/distributed/) is used through this interface only.
 import { rnnlmError } from '../errors.js';
-import type { Generator } from '../random.js';
+import { Generator, randn } from '../random.js';
 import type { Chunk } from '../data/stream.js';
 import { fromFloat32Array, type Tensor } from '../tensor.js';
 
@@ -160,4 +160,25 @@ export function rankPart<T>(batch: readonly T[], collective: Collective, perRank
   const total = batch.reduce((sum, item) => sum + weight(item), 0);
   if (items.length === 0) return { items: batch.slice(0, 1), share: 0 };
   return { items, share: items.reduce((sum, item) => sum + weight(item), 0) / total };
+}
+
+/**
+ * Rows [start, start + count) of the noise (total, width) one process would draw for the whole
+ * global batch: drawn from rank 0's position of the stream (this rank's offset less its stride),
+ * and this rank's generator then moves past the whole draw, as every rank's does. Without other
+ * draws (dropout 0) the ranks' streams stay in step and the rows are exactly one process's.
+ */
+export function globalNoiseRows(generator: Generator, collective: Collective, total: number, width: number, start: number, count: number, device: Tensor['device']): Tensor {
+  const state = generator.getState();
+  const from = state.offset - collective.rank * RANK_STREAM_STRIDE;
+  const view = new Generator(BigInt(state.seed));
+  view.setState({ seed: state.seed, offset: from });
+  const all = randn([total, width], { generator: view });
+  generator.setState({ ...state, offset: state.offset + (view.getState().offset - from) });
+  try {
+    const rows = all.toFloat32Array().subarray(start * width, (start + count) * width);
+    return fromFloat32Array(rows.slice(), [count, width], { device });
+  } finally {
+    all.dispose();
+  }
 }

@@ -23,7 +23,7 @@ import { divergedError, guardedStep } from '../train/guarded_step.js';
 import { runTrainingLoop } from '../train/loop.js';
 import type { MetricsSink } from '../train/metrics.js';
 import { checkSameData, newRunDir, restoredOrDisposed, resumedOptions, savedDistribution } from '../train/trainer_state.js';
-import { agreeOnRoot, enterRankStream, isWriter, rankPart, resumeDistribution, snapshotDistribution, type Collective } from '../train/data_parallel.js';
+import { agreeOnRoot, enterRankStream, globalNoiseRows, isWriter, rankPart, resumeDistribution, snapshotDistribution, type Collective } from '../train/data_parallel.js';
 import type { ParallelOptions } from '../train/lm_trainer.js';
 import { klWeight, type AnnealOptions } from './anneal.js';
 import { trainingBatches } from './batches.js';
@@ -368,7 +368,9 @@ export class SentenceVaeTrainer {
       params,
       o.clip,
       () => {
-        const out = this.model.forward(sentences, { teacherForcing: o.teacherForcing });
+        // Data-parallel: this rank's rows of the latent noise one process would draw for the global batch.
+        const eps = c === null || this.model.config.decoderOnly ? undefined : globalNoiseRows(this.#generator, c, globalSentences.length, this.model.config.latent, part!.share > 0 ? c.rank * o.batch : 0, sentences.length, this.device);
+        const out = this.model.forward(sentences, { teacherForcing: o.teacherForcing, ...(eps === undefined ? {} : { eps }) });
         const loss = F.scale(F.add(out.nll, F.scale(out.kl, weight)), 1 / sentences.length);
         const share = part?.share ?? 1;
         const terms = { nll: out.nll.item() * Math.sign(share), kl: out.kl.item() * Math.sign(share), tokens: share > 0 ? out.tokens : 0 };
