@@ -100,7 +100,7 @@ rmSync(join(releaseDir, 'stage'), { recursive: true, force: true });
 const { filename, files } = pack(root);
 const forbidden = files.filter((f) => /^(test|build[^/]*|release|node_modules|runs|bench|examples|\.ci)\//.test(f) || /(^|\/)test_[^/]*\.cpp$/.test(f));
 if (forbidden.length > 0) fail(`${filename} must not hold ${forbidden.join(', ')}`);
-for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/native.js', 'scripts/install.mjs', 'CMakeLists.txt', 'cmake/isa.cmake', 'native/cpu/isa_dispatch.cpp', 'bindings/addon.cpp']) {
+for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/native.js', 'scripts/install.mjs', 'CMakeLists.txt', 'cmake/isa.cmake', 'cmake/distributed.cmake', 'native/cpu/isa_dispatch.cpp', 'native/distributed/comm.cpp', 'bindings/addon.cpp', 'bindings/distributed.cpp']) {
   if (!files.includes(needed)) fail(`${filename} lacks ${needed}`);
 }
 log(`release/${filename} (${files.length} files)`);
