@@ -6,6 +6,8 @@ import { generate } from '../sample/generate.js';
 import { nonNegativeInteger, numberIn, positiveNumber } from './errors.js';
 import { join } from 'node:path';
 
+const OUTPUT_GONE = Symbol('stdout failed');
+
 export function sampleCommand() {
   return new Command('sample')
     .description('generate text from a trained language model')
@@ -30,16 +32,26 @@ Examples:
       const { model, vocab } = loadLanguageModel(dir);
       try {
         const tokenizer = tokenizerFromJSON(vocab, join(dir, 'vocab.json'));
-        generate(model, tokenizer, {
-          prime: flags.prime,
-          length: flags.length,
-          temperature: flags.temperature,
-          topK: flags.topK,
-          topP: flags.topP,
-          greedy: flags.greedy === true,
-          seed: flags.seed,
-          onText: (piece) => process.stdout.write(piece),
-        });
+        try {
+          generate(model, tokenizer, {
+            prime: flags.prime,
+            length: flags.length,
+            temperature: flags.temperature,
+            topK: flags.topK,
+            topP: flags.topP,
+            greedy: flags.greedy === true,
+            seed: flags.seed,
+            onText: (piece) => {
+              process.stdout.write(piece);
+              // A pipe write fails at once (its 'error' event comes later, after generation): stop
+              // generating for a reader that is gone (`| head`) instead of finishing the text.
+              if (process.stdout.errored) throw OUTPUT_GONE;
+            },
+          });
+        } catch (error) {
+          if (error !== OUTPUT_GONE) throw error;
+          return; // the 'error' handler (errors.ts) ends the command: 0 for EPIPE, 1 otherwise
+        }
         process.stdout.write('\n');
       } finally {
         model.dispose();
