@@ -68,6 +68,7 @@ test('language model: optimizer record, generator state and buffer shapes', () =
   refusedAfter(lmRun, (j) => (j.optimizer.hyperparameters.lr = 'fast'), resumeLm, /hyperparameter 'lr'/);
   refusedAfter(lmRun, (j) => (j.generator.offset = 1.5), resumeLm, /generator offset/);
   refusedAfter(lmRun, (j) => (j.generator.seed = 'abc'), resumeLm, /generator seed/);
+  refusedAfter(lmRun, (j) => (j.distributed = { worldSize: 2, generatorOffsets: [0] }), resumeLm, /field distributed/);
 
   // A moment buffer of the wrong shape in optimizer.safetensors.
   const path = join(lmRun, 'last', 'optimizer.safetensors');

@@ -49,8 +49,6 @@ const FORMAT = 'rnnlm-trainer';
 interface SavedTrainer extends SavedTrainerState<LmTrainOptions, LmTrainerState> {
   /** Whether optimizer.safetensors holds carried.h (and carried.c): all ranks' streams side by side. */
   carried: boolean;
-  /** A data-parallel run's ranks (absent: one process). */
-  distributed?: SavedDistribution;
 }
 
 export interface TrainerSnapshot {
@@ -85,10 +83,6 @@ function savedTrainer(json: unknown, source: string): SavedTrainer {
     }
   }) as SavedTrainer;
   if (typeof saved.carried !== 'boolean') trainerStateError(source, 'field carried is not true or false');
-  const d = saved.distributed;
-  if (d !== undefined && !(isRecord(d) && isIndex(d.worldSize) && d.worldSize >= 1 && Array.isArray(d.generatorOffsets) && d.generatorOffsets.length === d.worldSize && d.generatorOffsets.every(isIndex))) {
-    trainerStateError(source, 'field distributed is not {worldSize, generatorOffsets}');
-  }
   return saved;
 }
 
